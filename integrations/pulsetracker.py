@@ -1,0 +1,328 @@
+"""Client for the Pulsetracker HTTP API (apps and devices).
+
+See ../shared/api/pulsetracker.md for what the API really does. The odd corners handled here:
+create answers 200 or 201 with `devices_count: null`; rename answers `"name"`, `1` (as text/html)
+or nothing, so the new name is taken from what was sent; timestamps come with or without
+microseconds; a device's position is GeoJSON `[longitude, latitude]` or `{"lat", "long"}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+import requests
+from django.conf import settings
+
+from accounts.crypto import Secret
+from integrations import http
+from integrations.errors import (
+    BadResponse,
+    NotFound,
+    QuotaExceeded,
+    TokenRejected,
+    UpstreamError,
+    ValidationFailed,
+)
+from integrations.parse import Reader
+
+SERVICE = "Pulsetracker"
+PER_PAGE = 12
+NAME_MAX_LENGTH = 255
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MonthlyUsage:
+    """Messages sent in one calendar month (one row of an app's or device's `quota`)."""
+
+    year: int
+    month: int
+    messages_sent: int
+
+    @property
+    def label(self) -> str:
+        return date(self.year, self.month, 1).strftime("%b %Y")
+
+
+@dataclass(frozen=True)
+class App:
+    key: str
+    name: str
+    quota: tuple[MonthlyUsage, ...]
+    devices_count: int | None  # None in the create answer
+    created_at: datetime
+
+    def messages_in(self, year: int, month: int) -> int:
+        return sum(u.messages_sent for u in self.quota if (u.year, u.month) == (year, month))
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a Laravel paginated list, with the paginator's numbers."""
+
+    items: tuple[T, ...]
+    current_page: int
+    last_page: int
+    per_page: int
+    total: int
+    first_item: int | None  # "from": 1-based position of the first item, None on an empty page
+    last_item: int | None  # "to"
+
+    @property
+    def has_previous(self) -> bool:
+        return self.current_page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.current_page < self.last_page
+
+    @property
+    def previous_page(self) -> int | None:
+        return min(self.current_page - 1, self.last_page) if self.has_previous else None
+
+    @property
+    def next_page(self) -> int | None:
+        return self.current_page + 1 if self.has_next else None
+
+
+@dataclass(frozen=True)
+class Position:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class LastLocation:
+    position: Position | None
+    updated_at: datetime | None
+    extra_data: dict[str, Any] = field(default_factory=dict)
+    ip_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Device:
+    key: str
+    app_key: str | None
+    name: str
+    type: str | None
+    app: App | None
+    last_location: LastLocation | None
+    quota: tuple[MonthlyUsage, ...]
+
+
+class PulsetrackerClient:
+    """Calls the Pulsetracker API with one user's token. Every call goes through `_request`."""
+
+    def __init__(
+        self,
+        token: Secret,
+        *,
+        base_url: str | None = None,
+        timeouts: http.Timeouts | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not isinstance(token, Secret):
+            raise TypeError("PulsetrackerClient takes the token as a Secret.")
+        self._token = token
+        self.base_url = (base_url or settings.PULSETRACKER_API_URL).rstrip("/")
+        self.timeouts = timeouts
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"PulsetrackerClient({self.base_url!r}, token={self._token!r})"
+
+    # Apps
+
+    def list_apps(self, page: int = 1) -> Page[App]:
+        """One page of the user's apps, newest first, 12 per page."""
+        data = self._request("GET", "/apps", params={"page": max(1, int(page))}).json()
+        return _page(data, _app, "the list of apps")
+
+    def get_app(self, key: str) -> App:
+        data = self._request("GET", f"/apps/{_segment(key)}").json()
+        return _app(_unwrap(data, "the app"))
+
+    def create_app(self, name: str) -> App:
+        """Create an app. The answer's `devices_count` is null upstream (kept as None)."""
+        data = self._request("POST", "/apps", json_body={"name": name}).json()
+        return _app(_unwrap(data, "the new app"))
+
+    def rename_app(self, key: str, name: str) -> str:
+        """Rename an app and return its new name.
+
+        The answer is not the app: the docs show the bare new name, the service sends `1` as
+        text/html, and an empty body would do as well. Any 2xx means it worked, so the name
+        returned is the one sent.
+        """
+        self._request("PUT", f"/apps/{_segment(key)}", json_body={"name": name})
+        return name
+
+    # Devices
+
+    def list_devices(self, page: int = 1, app_key: str | None = None) -> Page[Device]:
+        params: dict[str, Any] = {"page": max(1, int(page))}
+        if app_key:
+            params["appKey"] = app_key
+        data = self._request("GET", "/devices", params=params).json()
+        return _page(data, _device, "the list of devices")
+
+    def get_device(self, key: str) -> Device:
+        data = self._request("GET", f"/devices/{_segment(key)}").json()
+        return _device(_unwrap(data, "the device"))
+
+    # Transport
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> http.RawResponse:
+        response = http.send(
+            method,
+            self.base_url + path,
+            service=SERVICE,
+            bearer=self._token.reveal(),
+            params=params,
+            json_body=json_body,
+            timeouts=self.timeouts,
+            http=self._session,
+        )
+        if response.ok:
+            return response
+        raise _error(response)
+
+
+def _error(response: http.RawResponse) -> UpstreamError:
+    """Map a non-2xx answer (other than the shared 3xx/429/5xx) to a typed error."""
+    body = response.json_or_none()
+    message = body.get("message") if isinstance(body, dict) else None
+    message = message if isinstance(message, str) and message.strip() else None
+    status = response.status
+    kwargs = {"service": SERVICE, "status": status}
+    if status == 401:
+        return TokenRejected(
+            "Pulsetracker rejected the token: it is wrong or has been revoked.", **kwargs
+        )
+    if status == 403:
+        fallback = "Pulsetracker refused: the plan's quota is reached."
+        return QuotaExceeded(message or fallback, **kwargs)
+    if status == 404:
+        return NotFound("Pulsetracker has no such app or device for this token.", **kwargs)
+    if status == 422:
+        errors = body.get("errors") if isinstance(body, dict) else None
+        return ValidationFailed(message, errors=_field_errors(errors), **kwargs)
+    if status == 405:
+        return UpstreamError("Pulsetracker does not support that action.", **kwargs)
+    return UpstreamError(
+        f"Pulsetracker answered with status {status}" + (f": {message}" if message else "."),
+        **kwargs,
+    )
+
+
+def _field_errors(errors: Any) -> dict[str, list[str]]:
+    if not isinstance(errors, dict):
+        return {}
+    result: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        if isinstance(messages, str):
+            messages = [messages]
+        if isinstance(messages, list):
+            result[str(name)] = [str(m) for m in messages]
+    return result
+
+
+def _segment(key: str) -> str:
+    """A key as one URL path segment: keys are UUIDs, so anything else is refused here."""
+    if not key or not all(c.isalnum() or c == "-" for c in key):
+        raise NotFound("That is not a Pulsetracker key.", service=SERVICE)
+    return key
+
+
+def _unwrap(data: Any, what: str) -> Any:
+    return Reader(data, service=SERVICE, what=what).dict("data")
+
+
+def _page(data: Any, build: Callable[[Any], T], what: str) -> Page[T]:
+    reader = Reader(data, service=SERVICE, what=what)
+    meta = Reader(reader.dict("meta"), service=SERVICE, what=f"the page numbers of {what}")
+    return Page(
+        items=tuple(build(item) for item in reader.list("data")),
+        current_page=meta.int("current_page"),
+        last_page=max(1, meta.int("last_page")),
+        per_page=meta.int("per_page"),
+        total=meta.int("total"),
+        first_item=meta.opt_int("from"),
+        last_item=meta.opt_int("to"),
+    )
+
+
+def _usage(rows: list) -> tuple[MonthlyUsage, ...]:
+    usage = []
+    for row in rows:
+        r = Reader(row, service=SERVICE, what="a month of usage")
+        usage.append(MonthlyUsage(r.int("year"), r.int("month"), r.int("messages_sent")))
+    return tuple(sorted(usage, key=lambda u: (u.year, u.month)))
+
+
+def _app(data: Any) -> App:
+    r = Reader(data, service=SERVICE, what="an app")
+    return App(
+        key=r.str("key"),
+        name=r.str("name"),
+        quota=_usage(r.list("quota", default=[])),
+        devices_count=r.opt_int("devices_count"),
+        created_at=r.datetime("created_at"),
+    )
+
+
+def _device(data: Any) -> Device:
+    r = Reader(data, service=SERVICE, what="a device")
+    app = r.data.get("app")
+    location = r.data.get("lastLocation", r.data.get("last_location"))
+    return Device(
+        key=r.str("key"),
+        app_key=r.opt_str("app_key"),
+        name=r.str("name"),
+        type=r.opt_str("type"),
+        app=_app(app) if app is not None else None,
+        last_location=_last_location(location) if location is not None else None,
+        quota=_usage(r.list("quota", default=[])),
+    )
+
+
+def _last_location(data: Any) -> LastLocation:
+    r = Reader(data, service=SERVICE, what="a device's last location")
+    extra = r.data.get("extra_data")
+    return LastLocation(
+        position=_position(r.data.get("location", r.data)),
+        updated_at=r.opt_datetime("updated_at"),
+        extra_data=extra if isinstance(extra, dict) else {},
+        ip_address=r.opt_str("ip_address"),
+    )
+
+
+def _position(data: Any) -> Position | None:
+    """GeoJSON Point ([longitude, latitude], what the service stores) or {"lat", "long"} (docs)."""
+    if not isinstance(data, dict):
+        return None
+    coordinates = data.get("coordinates")
+    if isinstance(coordinates, list) and len(coordinates) >= 2:
+        longitude, latitude = coordinates[0], coordinates[1]
+    else:
+        latitude = data.get("lat", data.get("latitude"))
+        longitude = data.get("long", data.get("lng", data.get("longitude")))
+    try:
+        return Position(latitude=float(latitude), longitude=float(longitude))
+    except (TypeError, ValueError):
+        if latitude is None and longitude is None:
+            return None
+        raise BadResponse(
+            "Pulsetracker sent a location that is not a pair of numbers.", service=SERVICE
+        ) from None

@@ -1,0 +1,24 @@
+"""Portal middleware."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from portal.views import healthz
+
+
+class HealthCheckMiddleware:
+    """Answer `/healthz` before host validation.
+
+    Load balancers and Docker's HEALTHCHECK call the portal by its IP address, which is rarely in
+    ALLOWED_HOSTS; the check only reveals whether the database answers, so it is safe to serve to
+    any Host header.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+            return healthz(request)
+        return self.get_response(request)
