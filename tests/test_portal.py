@@ -1,0 +1,95 @@
+"""The portal's own pages: home, status panel, health check, settings guards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_healthz_answers_200_when_the_database_answers(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_answers_any_host_so_load_balancers_can_call_it_by_ip(client):
+    assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/", HTTP_HOST="10.1.2.3:8000").status_code == 400
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_the_database_does_not(client, monkeypatch):
+    def broken(*args, **kwargs):
+        from django.db import OperationalError
+
+        raise OperationalError("database is down")
+
+    monkeypatch.setattr(connection, "cursor", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+@pytest.mark.django_db
+def test_status_is_a_full_page_alone_and_the_panel_for_htmx(client):
+    page = client.get("/status/")
+    assert page.status_code == 200
+    assert b"<html" in page.content
+    assert b"answering" in page.content
+    fragment = client.get("/status/", HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    assert b"<html" not in fragment.content
+    assert b'id="system-status"' in fragment.content
+    assert b"answering" in fragment.content
+    assert "HX-Request" in fragment["Vary"]
+
+
+def run_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    clean.pop("PORTAL_ENCRYPTION_KEYS", None)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+GOOD_KEY = "x" * 20 + "abcdefghijklmnopqrstuvwxyz0123456789"
+FERNET_KEY = "ZGV2LW9ubHktcG9ydGFsLWtleS1ub3QtZm9yLXByb2Q="
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"DEBUG": "0", "PORTAL_ENCRYPTION_KEYS": FERNET_KEY}, "SECRET_KEY is not set"),
+        ({"DEBUG": "0", "SECRET_KEY": "short", "PORTAL_ENCRYPTION_KEYS": FERNET_KEY}, "too weak"),
+        ({"DEBUG": "0", "SECRET_KEY": GOOD_KEY}, "PORTAL_ENCRYPTION_KEYS is not set"),
+        (
+            {"DEBUG": "0", "SECRET_KEY": GOOD_KEY, "PORTAL_ENCRYPTION_KEYS": f"{FERNET_KEY},nope"},
+            "key number 2 is not a valid Fernet key",
+        ),
+    ],
+)
+def test_production_start_stops_with_a_clear_message_on_missing_or_bad_secrets(env, complaint):
+    result = run_settings(env)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_production_start_succeeds_with_good_secrets():
+    result = run_settings(
+        {"DEBUG": "0", "SECRET_KEY": GOOD_KEY, "PORTAL_ENCRYPTION_KEYS": FERNET_KEY}
+    )
+    assert result.returncode == 0, result.stderr
