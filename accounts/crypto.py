@@ -49,6 +49,9 @@ class Secret:
         raise TypeError("A Secret cannot be pickled.")
 
 
+UNDECRYPTABLE = "The stored token cannot be decrypted with the current keys."
+
+
 class DecryptionFailed(Exception):
     """The stored ciphertext does not open with any configured key."""
 
@@ -72,7 +75,7 @@ def decrypt(ciphertext: str) -> Secret:
     try:
         return Secret(fernet().decrypt(ciphertext.encode("ascii")).decode())
     except (InvalidToken, ValueError, UnicodeError) as exc:
-        raise DecryptionFailed("The stored token cannot be decrypted with the current keys.") from exc
+        raise DecryptionFailed(UNDECRYPTABLE) from exc
 
 
 def rotate(ciphertext: str) -> str:
@@ -80,4 +83,4 @@ def rotate(ciphertext: str) -> str:
     try:
         return fernet().rotate(ciphertext.encode("ascii")).decode("ascii")
     except (InvalidToken, ValueError) as exc:
-        raise DecryptionFailed("The stored token cannot be decrypted with the current keys.") from exc
+        raise DecryptionFailed(UNDECRYPTABLE) from exc

@@ -1,0 +1,713 @@
+"""A stand-in for the Pulsetracker HTTP API: a Laravel app with Sanctum tokens.
+
+It answers the way the framework does (see /work/shared/api/pulsetracker.md): resource
+paginators, `{"message": ...}` errors, quota checked before validation, and the places where
+the docs and the running service disagree switchable through the attributes of
+`PulsetrackerApi` (`rename_answer`, `create_status`, `timestamp_style`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import string
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from .seed import SEED
+from .web import RecordedRequest, Response, Router, html_response, json_response, redirect
+
+PER_PAGE = 12
+#: Laravel's `onEachSide`: how many page links the paginator shows around the current page.
+ON_EACH_SIDE = 3
+NAME_COLUMN_LENGTH = 255
+
+UNAUTHENTICATED = "Unauthenticated."
+QUOTA_MESSAGE = (
+    "You have exceeded your monthly quota. "
+    "Please upgrade your plan or wait until your quota resets."
+)
+APP_NOT_FOUND = "No query results for model [App\\Models\\App]."
+DEVICE_NOT_FOUND = "No query results for model [App\\Models\\Device]."
+NAME_REQUIRED = "The name field is required."
+SERVER_ERROR = "Server Error"
+
+RENAME_ANSWERS = ("one", "string", "empty")
+TIMESTAMP_STYLES = ("micro", "plain")
+LOCATION_STYLES = ("geojson", "latlong")
+
+_NAMESPACE = uuid.UUID("5b0c7f3e-2f7a-4f4e-9a59-6a1d2a9c0b11")
+_PAGE_NUMBER = re.compile(r"^\s*[+]?(0|[1-9][0-9]*)\s*$")
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+# (longitude, latitude) pairs the seeded devices last reported from.
+_PLACES = ((3.0588, 36.7538), (-0.6337, 35.6971), (2.3522, 48.8566), (-9.1393, 38.7223))
+
+
+class Abort(Exception):
+    """Raised inside a handler to answer with `response` at once."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+@dataclass
+class User:
+    """A Pulsetracker account: its plan's app limit and whether its email is verified."""
+
+    id: int
+    app_limit: int
+    email_verified: bool
+    latency: float
+
+
+@dataclass
+class Location:
+    """A device's last reported position (stored as GeoJSON, longitude first)."""
+
+    id: int
+    longitude: float
+    latitude: float
+    updated_at: datetime
+    extra_data: dict[str, Any] = field(default_factory=dict)
+    ip_address: str | None = None
+
+
+@dataclass
+class App:
+    """An app owned by a user."""
+
+    key: str
+    user_id: int
+    name: str
+    created_at: datetime
+    quota: list[dict[str, int]]
+    seq: int
+
+
+@dataclass
+class Device:
+    """A device belonging to an app."""
+
+    key: str
+    app_key: str
+    name: str
+    type: str
+    created_at: datetime
+    last_location: Location | None
+    quota: list[dict[str, int]]
+    seq: int
+
+
+def laravel_json(data: Any) -> str:
+    """Encode like PHP's `json_encode` with Laravel's default flags: slashes and non-ASCII
+    characters escaped. A client with a real JSON parser does not notice; one that greps does."""
+    # "/" only ever occurs inside strings in JSON text, so a plain replace is safe.
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/")
+
+
+def validation_body(errors: Mapping[str, list[str]]) -> dict[str, Any]:
+    """A Laravel 422 body: the first message, plus " (and N more error[s])" when there are more."""
+    messages = [message for field_messages in errors.values() for message in field_messages]
+    message = messages[0] if messages else "The given data was invalid."
+    more = len(messages) - 1
+    if more > 0:
+        message += f" (and {more} more {'error' if more == 1 else 'errors'})"
+    return {"message": message, "errors": dict(errors)}
+
+
+def resolve_page(raw: str | None) -> int:
+    """Laravel's page resolver: a whole number of at least 1, anything else is page 1."""
+    found = _PAGE_NUMBER.match(raw or "")
+    page = int(found.group(1)) if found else 1
+    return max(page, 1)
+
+
+def wants_json(req: RecordedRequest) -> bool:
+    """Laravel's `expectsJson()`: the preferred Accept type is JSON, or an XHR accepting any."""
+    preferred = _preferred_accept(req.headers.get("accept", ""))
+    if preferred is not None and ("/json" in preferred or "+json" in preferred):
+        return True
+    is_ajax = req.headers.get("x-requested-with", "").lower() == "xmlhttprequest"
+    return is_ajax and preferred in (None, "*/*", "*")
+
+
+def _preferred_accept(accept: str) -> str | None:
+    ranked = []
+    for position, part in enumerate(p for p in accept.split(",") if p.strip()):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranked.append((-quality, position, media.lower()))
+    return min(ranked)[2] if ranked else None
+
+
+def paginate(
+    items: list[dict[str, Any]], page: int, path: str, query: Mapping[str, str]
+) -> dict[str, Any]:
+    """A Laravel resource-collection page: `data`, `links` and `meta` (with the URL window)."""
+    total = len(items)
+    last_page = max(math.ceil(total / PER_PAGE), 1)
+    offset = (page - 1) * PER_PAGE
+    chunk = items[offset : offset + PER_PAGE]
+
+    def url(number: int) -> str:
+        # Like `withQueryString()`: the other parameters ride along, `page` goes last.
+        return f"{path}?{urlencode({**query, 'page': number})}"
+
+    prev_url = url(page - 1) if page > 1 else None
+    next_url = url(page + 1) if page < last_page else None
+    page_links = [
+        {"url": None, "label": "...", "active": False}
+        if number is None
+        else {"url": url(number), "label": str(number), "active": number == page}
+        for number in page_window(page, last_page)
+    ]
+    return {
+        "data": chunk,
+        "links": {"first": url(1), "last": url(last_page), "prev": prev_url, "next": next_url},
+        "meta": {
+            "current_page": page,
+            "from": offset + 1 if chunk else None,
+            "last_page": last_page,
+            "links": [
+                {"url": prev_url, "label": "&laquo; Previous", "active": False},
+                *page_links,
+                {"url": next_url, "label": "Next &raquo;", "active": False},
+            ],
+            "path": path,
+            "per_page": PER_PAGE,
+            "to": offset + len(chunk) if chunk else None,
+            "total": total,
+        },
+    }
+
+
+def page_window(page: int, last_page: int) -> list[int | None]:
+    """Laravel's `UrlWindow`: the page numbers to link, None standing for a "..." gap."""
+    window = ON_EACH_SIDE + 4
+    if last_page < ON_EACH_SIDE * 2 + 8:
+        return list(range(1, last_page + 1))
+    start, finish = [1, 2], [last_page - 1, last_page]
+    if page <= window:
+        return [*range(1, window + ON_EACH_SIDE + 1), None, *finish]
+    if page > last_page - window:
+        first_of_end = last_page - (window + ON_EACH_SIDE - 1)
+        return [*start, None, *range(first_of_end, last_page + 1)]
+    slider = range(page - ON_EACH_SIDE, page + ON_EACH_SIDE + 1)
+    return [*start, None, *slider, None, *finish]
+
+
+def _now() -> datetime:
+    # The service's columns keep whole seconds; the framework pads them to microseconds.
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _months_between(start: datetime, end: datetime) -> list[tuple[int, int]]:
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _seeded_quota(created_at: datetime, now: datetime, salt: int) -> list[dict[str, int]]:
+    months = _months_between(created_at, now)
+    return [
+        {"year": year, "month": month, "messages_sent": 50 + (salt * 7919 + i * 104729) % 1950}
+        for i, (year, month) in enumerate(months)
+    ]
+
+
+def _as_datetime(value: datetime | str | None) -> datetime:
+    if value is None:
+        return _now()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def _php_string(value: Any) -> str:
+    """How PHP casts a scalar request value when it is saved to a string column."""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class PulsetrackerApi:
+    """The in-memory Pulsetracker: users, tokens, apps and devices, and the HTTP answers.
+
+    `lock` is shared with the server so state changed from a test never races a request.
+    """
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.router = Router()
+        self.router.add(r"/api/apps", GET=self._list_apps, POST=self._create_app)
+        self.router.add(
+            r"/api/apps/(?P<key>[^/]+)",
+            GET=self._get_app,
+            PUT=self._rename_app,
+            PATCH=self._rename_app,
+        )
+        self.router.add(r"/api/devices", GET=self._list_devices)
+        self.router.add(r"/api/devices/(?P<key>[^/]+)", GET=self._get_device)
+        self.router.add(r"/login", GET=self._login_page)
+        self.reset()
+
+    # ----------------------------------------------------------------- state for tests
+
+    def reset(self) -> None:
+        """Back to the seeded users, apps and devices, and the real service's answers."""
+        with self._lock:
+            #: "one" (the service: text/html `1`), "string" (the docs: JSON name) or "empty".
+            self.rename_answer = "one"
+            #: 201 (the service) or 200 (what the docs' example implies).
+            self.create_status = 201
+            #: "micro" (`...:13.000000Z`, the service) or "plain" (`...:22Z`, the docs).
+            self.timestamp_style = "micro"
+            #: "geojson" (`{"type": "Point", "coordinates": [lon, lat]}`, the service) or
+            #: "latlong" (`{"lat": .., "long": ..}`, the docs' schema) for `lastLocation.location`.
+            self.location_style = "geojson"
+            self._users: dict[int, User] = {}
+            self._tokens: dict[str, int] = {}
+            self._apps: dict[str, App] = {}
+            self._devices: dict[str, Device] = {}
+            self._seq = 0
+            self._next_user_id = 1
+            self._next_location_id = 1
+            self._seed()
+
+    def add_user(
+        self, app_limit: int = 1, email_verified: bool = True, latency: float = 0.0
+    ) -> str:
+        """Create a user and return a new Sanctum-shaped token `<id>|<40 chars>` for it."""
+        with self._lock:
+            token_id = self._next_user_id
+            secret = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(40))
+            token = f"{token_id}|{secret}"
+            self._add_user(token, app_limit, email_verified=email_verified, latency=latency)
+            return token
+
+    def add_app(
+        self,
+        token: str,
+        name: str,
+        *,
+        created_at: datetime | str | None = None,
+        quota: Iterable[Mapping[str, int]] | None = None,
+        devices: int = 0,
+        key: str | None = None,
+    ) -> dict[str, Any]:
+        """Store an app for the token's user (ignoring the plan limit) and return it as GET
+        shows it. `devices` adds that many devices with no location."""
+        with self._lock:
+            user = self._user_for_token(token)
+            app = self._store_app(
+                user,
+                name,
+                _as_datetime(created_at),
+                [dict(row) for row in quota or ()],
+                key=key,
+            )
+            for number in range(1, devices + 1):
+                self._store_device(app, f"Device {number}", "Smartphone", None, [])
+            return self._app_json(app, self._devices_count(app))
+
+    def add_device(
+        self,
+        token: str,
+        app_key: str,
+        name: str,
+        *,
+        type: str = "Smartphone",
+        last_location: Any = None,
+        quota: Iterable[Mapping[str, int]] | None = None,
+    ) -> dict[str, Any]:
+        """Store a device in one of the token user's apps and return it as GET shows it.
+
+        `last_location` is None, a `(longitude, latitude)` pair (GeoJSON order), a GeoJSON
+        Point, a mapping with `lat` and `lon` (or `long`), or a whole `lastLocation` object;
+        a mapping may carry `extra_data` and `ip_address` too.
+        """
+        with self._lock:
+            user = self._user_for_token(token)
+            app = self._apps.get(app_key)
+            if app is None or app.user_id != user.id:
+                raise KeyError(f"no app {app_key!r} for this token")
+            location = self._location(last_location) if last_location is not None else None
+            device = self._store_device(
+                app, name, type, location, [dict(row) for row in quota or ()]
+            )
+            return self._device_json(device)
+
+    def revoke(self, token: str) -> None:
+        """Make a token stop working (the user deleted it in the dashboard)."""
+        with self._lock:
+            self._tokens.pop(token, None)
+
+    def apps(self, token: str) -> list[dict[str, Any]]:
+        """The current apps of the token's user, newest first, as GET shows them."""
+        with self._lock:
+            user = self._user_for_token(token)
+            return [self._app_json(app, self._devices_count(app)) for app in self._apps_of(user)]
+
+    def devices(self, token: str) -> list[dict[str, Any]]:
+        """The devices in the token user's apps, newest first, as GET shows them."""
+        with self._lock:
+            user = self._user_for_token(token)
+            return [self._device_json(device) for device in self._devices_of(user, None)]
+
+    def user_latency(self, token: str | None) -> float:
+        """The injected latency of the token's user; 0 for an unknown token."""
+        with self._lock:
+            user_id = self._tokens.get(token or "")
+            return self._users[user_id].latency if user_id is not None else 0.0
+
+    validation_body = staticmethod(validation_body)
+
+    # ----------------------------------------------------------------- HTTP
+
+    def handle(self, req: RecordedRequest, sub_path: str) -> Response:
+        """Answer a request whose path below `/pulsetracker` is `sub_path`."""
+        handler, params, allowed = self.router.match(req.method, sub_path)
+        route_path = sub_path.lstrip("/")
+        if handler is None and not allowed:
+            response = self._json(404, {"message": f"The route {route_path} could not be found."})
+        elif handler is None:
+            response = self._method_not_allowed(req.method, route_path, allowed)
+        else:
+            try:
+                with self._lock:
+                    response = handler(req, **params)
+            except Abort as abort:
+                response = abort.response
+        if response.status >= 400 and not wants_json(req):
+            # Without `Accept: application/json` the framework sends browsers to the login page.
+            response = redirect(f"{req.base_url}/pulsetracker/login")
+        response.delay = self.user_latency(_bearer(req))
+        return response
+
+    def _list_apps(self, req: RecordedRequest) -> Response:
+        user = self._authenticate(req)
+        items = [self._app_json(app, self._devices_count(app)) for app in self._apps_of(user)]
+        page = resolve_page(req.query.get("page"))
+        path = f"{req.base_url}/pulsetracker/api/apps"
+        return self._json(200, paginate(items, page, path, {}))
+
+    def _get_app(self, req: RecordedRequest, key: str) -> Response:
+        app = self._owned_app(self._authenticate(req), key)
+        return self._json(200, {"data": self._app_json(app, self._devices_count(app))})
+
+    def _create_app(self, req: RecordedRequest) -> Response:
+        user = self._authenticate(req)
+        # The service checks the plan before it looks at the input.
+        if not user.email_verified or len(self._apps_of(user)) >= user.app_limit:
+            raise Abort(self._json(403, {"message": QUOTA_MESSAGE}))
+        name = self._validated_name(req)
+        app = self._store_app(user, name, _now(), [])
+        return self._json(self.create_status, {"data": self._app_json(app, None)})
+
+    def _rename_app(self, req: RecordedRequest, key: str) -> Response:
+        user = self._authenticate(req)
+        # The form request validates before the controller looks the app up.
+        name = self._validated_name(req)
+        app = self._owned_app(user, key)
+        app.name = name
+        return self._rename_response(name)
+
+    def _list_devices(self, req: RecordedRequest) -> Response:
+        user = self._authenticate(req)
+        app_key = req.query.get("appKey") or None
+        items = [self._device_json(device) for device in self._devices_of(user, app_key)]
+        page = resolve_page(req.query.get("page"))
+        path = f"{req.base_url}/pulsetracker/api/devices"
+        extra = {"appKey": req.query["appKey"]} if "appKey" in req.query else {}
+        return self._json(200, paginate(items, page, path, extra))
+
+    def _get_device(self, req: RecordedRequest, key: str) -> Response:
+        user = self._authenticate(req)
+        device = self._devices.get(key)
+        if device is None or self._apps[device.app_key].user_id != user.id:
+            raise Abort(self._json(404, {"message": DEVICE_NOT_FOUND}))
+        return self._json(200, {"data": self._device_json(device)})
+
+    def _login_page(self, req: RecordedRequest) -> Response:
+        return html_response(200, "<!DOCTYPE html><title>Log in</title><h1>Pulsetracker</h1>")
+
+    # ----------------------------------------------------------------- HTTP helpers
+
+    def _json(self, status: int, data: Any) -> Response:
+        return json_response(
+            status, data, headers={"Cache-Control": "no-cache, private"}, dumps=laravel_json
+        )
+
+    def _method_not_allowed(self, method: str, route_path: str, allowed: list[str]) -> Response:
+        # Laravel lists HEAD wherever GET is routed.
+        routed = {*allowed, "HEAD"} if "GET" in allowed else set(allowed)
+        supported = [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if m in routed]
+        message = (
+            f"The {method} method is not supported for route {route_path}. "
+            f"Supported methods: {', '.join(supported)}."
+        )
+        response = self._json(405, {"message": message})
+        response.headers["Allow"] = ", ".join(supported)
+        return response
+
+    def _rename_response(self, name: str) -> Response:
+        html = {"Content-Type": "text/html; charset=UTF-8", "Cache-Control": "no-cache, private"}
+        if self.rename_answer == "one":
+            # The controller returns `true`; the framework sends it as the text "1".
+            return Response(200, b"1", html)
+        if self.rename_answer == "string":
+            return self._json(200, name)
+        if self.rename_answer == "empty":
+            return Response(200, b"", html)
+        raise ValueError(f"rename_answer must be one of {RENAME_ANSWERS}")
+
+    def _authenticate(self, req: RecordedRequest) -> User:
+        user_id = self._tokens.get(_bearer(req) or "")
+        if user_id is None:
+            raise Abort(self._json(401, {"message": UNAUTHENTICATED}))
+        return self._users[user_id]
+
+    def _owned_app(self, user: User, key: str) -> App:
+        app = self._apps.get(key)
+        if app is None or app.user_id != user.id:
+            raise Abort(self._json(404, {"message": APP_NOT_FOUND}))
+        return app
+
+    def _validated_name(self, req: RecordedRequest) -> str:
+        value = _laravel_input(req).get("name")
+        if isinstance(value, str):
+            # TrimStrings then ConvertEmptyStringsToNull: whitespace-only becomes null.
+            value = value.strip() or None
+        if value is None or value == [] or value == {}:
+            raise Abort(self._json(422, validation_body({"name": [NAME_REQUIRED]})))
+        if isinstance(value, list | dict):
+            # "required" is the only rule, so an array reaches the database and fails there.
+            raise Abort(self._json(500, {"message": SERVER_ERROR}))
+        name = _php_string(value)
+        if len(name) > NAME_COLUMN_LENGTH:
+            # No max rule upstream: an over-long name overflows the column (strict SQL mode).
+            raise Abort(self._json(500, {"message": SERVER_ERROR}))
+        return name
+
+    # ----------------------------------------------------------------- JSON shapes
+
+    def _timestamp(self, moment: datetime) -> str:
+        if self.timestamp_style == "plain":
+            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.timestamp_style == "micro":
+            return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        raise ValueError(f"timestamp_style must be one of {TIMESTAMP_STYLES}")
+
+    def _app_json(self, app: App, devices_count: int | None) -> dict[str, Any]:
+        return {
+            "key": app.key,
+            "name": app.name,
+            "quota": [dict(row) for row in app.quota],
+            "devices_count": devices_count,
+            "created_at": self._timestamp(app.created_at),
+        }
+
+    def _device_json(self, device: Device) -> dict[str, Any]:
+        app = self._apps[device.app_key]
+        return {
+            "app_key": device.app_key,
+            "key": device.key,
+            "name": device.name,
+            "type": device.type,
+            # The relation is loaded without `withCount`, so the nested count is null.
+            "app": self._app_json(app, None),
+            "lastLocation": self._location_json(device.last_location),
+            "quota": [dict(row) for row in device.quota],
+        }
+
+    def _location_json(self, location: Location | None) -> dict[str, Any] | None:
+        if location is None:
+            return None
+        return {
+            "id": location.id,
+            "ip_address": location.ip_address,
+            "location": self._position_json(location),
+            "extra_data": dict(location.extra_data),
+            "updated_at": self._timestamp(location.updated_at),
+        }
+
+    def _position_json(self, location: Location) -> dict[str, Any]:
+        if self.location_style == "latlong":
+            return {"lat": location.latitude, "long": location.longitude}
+        if self.location_style == "geojson":
+            return {"type": "Point", "coordinates": [location.longitude, location.latitude]}
+        raise ValueError(f"location_style must be one of {LOCATION_STYLES}")
+
+    # ----------------------------------------------------------------- storage
+
+    def _add_user(
+        self, token: str, app_limit: int, *, email_verified: bool = True, latency: float = 0.0
+    ) -> User:
+        user_id = int(token.split("|", 1)[0])
+        user = User(user_id, app_limit, email_verified, latency)
+        self._users[user_id] = user
+        self._tokens[token] = user_id
+        self._next_user_id = max(self._next_user_id, user_id + 1)
+        return user
+
+    def _user_for_token(self, token: str) -> User:
+        user_id = self._tokens.get(token)
+        if user_id is None:
+            raise KeyError("unknown or revoked Pulsetracker token")
+        return self._users[user_id]
+
+    def _store_app(
+        self,
+        user: User,
+        name: str,
+        created_at: datetime,
+        quota: list[dict[str, int]],
+        *,
+        key: str | None = None,
+    ) -> App:
+        self._seq += 1
+        quota = sorted(quota, key=lambda row: (row["year"], row["month"]))
+        app = App(key or str(uuid.uuid4()), user.id, name, created_at, quota, self._seq)
+        self._apps[app.key] = app
+        return app
+
+    def _store_device(
+        self,
+        app: App,
+        name: str,
+        device_type: str,
+        location: Location | None,
+        quota: list[dict[str, int]],
+        *,
+        key: str | None = None,
+    ) -> Device:
+        self._seq += 1
+        device = Device(
+            key or str(uuid.uuid4()), app.key, name, device_type, _now(), location, quota, self._seq
+        )
+        self._devices[device.key] = device
+        return device
+
+    def _location(self, spec: Any) -> Location:
+        longitude, latitude = _coordinates(spec)
+        extra = spec.get("extra_data", {}) if isinstance(spec, Mapping) else {}
+        ip_address = spec.get("ip_address") if isinstance(spec, Mapping) else None
+        self._next_location_id += 1
+        return Location(
+            self._next_location_id - 1, longitude, latitude, _now(), dict(extra), ip_address
+        )
+
+    def _apps_of(self, user: User) -> list[App]:
+        owned = [app for app in self._apps.values() if app.user_id == user.id]
+        return sorted(owned, key=lambda app: (app.created_at, app.seq), reverse=True)
+
+    def _devices_of(self, user: User, app_key: str | None) -> list[Device]:
+        owned = {app.key for app in self._apps_of(user)}
+        chosen = [
+            device
+            for device in self._devices.values()
+            if device.app_key in owned and (app_key is None or device.app_key == app_key)
+        ]
+        return sorted(chosen, key=lambda device: (device.created_at, device.seq), reverse=True)
+
+    def _devices_count(self, app: App) -> int:
+        return sum(1 for device in self._devices.values() if device.app_key == app.key)
+
+    # ----------------------------------------------------------------- seed
+
+    def _seed(self) -> None:
+        now = _now()
+        free = self._add_user(SEED.pulsetracker_free_token, 1)
+        paid = self._add_user(SEED.pulsetracker_paid_token, 1000)
+        self._add_user(SEED.pulsetracker_unverified_token, 1, email_verified=False)
+
+        created = now - timedelta(days=75)
+        app = self._store_app(
+            free,
+            "My First Fleet",
+            created,
+            _seeded_quota(created, now, 1),
+            key=SEED.pulsetracker_free_app_key,
+        )
+        self._seed_devices(app, 2, salt=1)
+
+        # 30 apps, roughly one a week over the past seven months, the newest "Fleet 30".
+        for number in range(1, 31):
+            created = now - timedelta(days=7 * (30 - number) + 1, hours=number)
+            key = str(uuid.uuid5(_NAMESPACE, f"pulsetracker-app-{number}"))
+            app = self._store_app(
+                paid, f"Fleet {number:02d}", created, _seeded_quota(created, now, number), key=key
+            )
+            self._seed_devices(app, {30: 3, 29: 2, 27: 1, 20: 4}.get(number, 0), salt=number)
+
+    def _seed_devices(self, app: App, count: int, *, salt: int) -> None:
+        for number in range(1, count + 1):
+            place = _PLACES[(salt + number) % len(_PLACES)]
+            # Every other device has not reported yet, so both lastLocation shapes appear.
+            location = None
+            if number % 2 == 1:
+                location = self._location(
+                    {"lon": place[0], "lat": place[1], "extra_data": {"speed": 10 * number}}
+                )
+            key = str(uuid.uuid5(_NAMESPACE, f"pulsetracker-device-{app.key}-{number}"))
+            quota = _seeded_quota(_now() - timedelta(days=40), _now(), salt + number)
+            self._store_device(app, f"Phone {number}", "Smartphone", location, quota, key=key)
+
+
+def _coordinates(spec: Any) -> tuple[float, float]:
+    """(longitude, latitude) from a pair in GeoJSON order, a GeoJSON Point, a mapping with
+    `lat` and `lon`/`long`, or a whole `lastLocation` object."""
+    if isinstance(spec, Mapping):
+        if "location" in spec:
+            return _coordinates(spec["location"])
+        if "coordinates" in spec:
+            return _coordinates(spec["coordinates"])
+        longitude = spec.get("lon", spec.get("long", spec.get("longitude")))
+        latitude = spec.get("lat", spec.get("latitude"))
+        if longitude is None or latitude is None:
+            raise ValueError(f"no coordinates in {spec!r}")
+        return float(longitude), float(latitude)
+    longitude, latitude = spec
+    return float(longitude), float(latitude)
+
+
+def _bearer(req: RecordedRequest) -> str | None:
+    scheme, _, token = req.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _laravel_input(req: RecordedRequest) -> dict[str, Any]:
+    """`$request->input()`: query parameters overlaid with a JSON or form body. A JSON body
+    sent without a JSON Content-Type is not read, as in the framework."""
+    data: dict[str, Any] = dict(req.query)
+    if "json" in req.content_type:
+        decoded = req.json()
+        if isinstance(decoded, dict):
+            data.update(decoded)
+    elif req.content_type == "application/x-www-form-urlencoded":
+        data.update(req.form)
+    return data
