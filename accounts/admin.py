@@ -1,7 +1,10 @@
+"""Django admin for operators. Tokens show only as …last4 and can never be edited here."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.models import Activity, Credential, Membership, Team, User
 
 
 @admin.register(User)
@@ -16,3 +19,68 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "role", "joined_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "team__name"]
+    autocomplete_fields = ["user", "team"]
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    list_display = ["label", "service", "team", "masked", "health", "linked_by", "linked_at"]
+    list_filter = ["service", "health"]
+    search_fields = ["label", "team__name"]
+    # The token column is excluded outright: no widget, no value, not even ciphertext.
+    exclude = ["ciphertext"]
+    readonly_fields = [
+        "masked",
+        "linked_by",
+        "linked_at",
+        "last_used_at",
+        "last_used_by",
+        "health",
+        "health_detail",
+        "checked_at",
+        "scopes",
+        "expires_at",
+    ]
+
+    @admin.display(description="token")
+    def masked(self, obj: Credential) -> str:
+        return obj.masked
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tokens are linked through the portal, where they are checked first
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "team", "actor_email", "action", "credential_label", "outcome"]
+    list_filter = ["outcome", "action"]
+    search_fields = ["actor_email", "credential_label", "target"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -22,3 +22,23 @@ class HealthCheckMiddleware:
         if request.path == "/healthz" and request.method in ("GET", "HEAD"):
             return healthz(request)
         return self.get_response(request)
+
+
+class HtmxRedirectMiddleware:
+    """Never answer an htmx request with a redirect.
+
+    htmx would follow a 302 inside the swap target and paint a whole page (often the login page)
+    into a table cell. Instead the browser is told to navigate with `HX-Redirect`.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        htmx = getattr(request, "htmx", None)
+        if htmx and not htmx.boosted and response.status_code in (301, 302, 303, 307, 308):
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
+        return response

@@ -78,3 +78,109 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         "args": CHROMIUM_ARGS,
         "headless": True,
     }
+
+
+# Personas: alice owns team Acme, ada is its admin, bob a member, carol a viewer; mallory owns
+# another team and must never see Acme's things.
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture
+def acme(db):
+    from accounts.models import Team
+
+    return Team.objects.create(name="Acme Fleet")
+
+
+@pytest.fixture
+def other_team(db):
+    from accounts.models import Team
+
+    return Team.objects.create(name="Mallory Inc")
+
+
+def make_person(email: str, team, role: str):
+    from accounts.models import Membership, User
+
+    user = User.objects.create_user(
+        email=email, password=PASSWORD, name=email.split("@")[0].title()
+    )
+    Membership.objects.create(user=user, team=team, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(acme):
+    return make_person("alice@acme.test", acme, "owner")
+
+
+@pytest.fixture
+def ada(acme):
+    return make_person("ada@acme.test", acme, "admin")
+
+
+@pytest.fixture
+def bob(acme):
+    return make_person("bob@acme.test", acme, "member")
+
+
+@pytest.fixture
+def carol(acme):
+    return make_person("carol@acme.test", acme, "viewer")
+
+
+@pytest.fixture
+def mallory(other_team):
+    return make_person("mallory@evil.test", other_team, "owner")
+
+
+@pytest.fixture
+def as_user(client):
+    """`as_user(person)` logs the test client in as that person and returns the client."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def pulsetracker_credential(acme, alice, sandbox_settings):
+    """A working Pulsetracker credential of Acme, linked by alice through the real flow."""
+    from integrations import credentials
+
+    credential, result = credentials.link(
+        acme,
+        alice,
+        "pulsetracker",
+        "Acme Live",
+        Secret(sandbox_settings.seed.pulsetracker_paid_token),
+    )
+    assert credential is not None, result
+    return credential
+
+
+@pytest.fixture
+def pulsoid_credential(acme, alice, sandbox_settings):
+    from integrations import credentials
+
+    credential, result = credentials.link(
+        acme, alice, "pulsoid", "Streamer", Secret(sandbox_settings.seed.pulsoid_full_token)
+    )
+    assert credential is not None, result
+    return credential
+
+
+@pytest.fixture
+def mallory_credential(other_team, mallory, sandbox_settings):
+    from integrations import credentials
+
+    credential, _ = credentials.link(
+        other_team,
+        mallory,
+        "pulsetracker",
+        "Theirs",
+        Secret(sandbox_settings.seed.pulsetracker_free_token),
+    )
+    return credential

@@ -1,0 +1,127 @@
+"""The one place that answers "may this person do this in this team".
+
+viewers read; members also create and rename upstream things; admins also manage credentials;
+owners also manage members. Every view goes through `team_view(...)`, which loads the person's
+active team, answers 403 when the role is missing, and hands the view `request.membership`.
+Objects are always looked up inside the active team (`team_object_or_404`), so another team's
+objects answer 404 whatever their id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+
+from accounts.models import Membership, Role, Team, User
+
+SESSION_TEAM_KEY = "active_team_id"
+
+M = TypeVar("M", bound=Model)
+
+
+class Action(StrEnum):
+    READ = "read"
+    CHANGE_UPSTREAM = "change upstream apps and widgets"
+    MANAGE_CREDENTIALS = "manage credentials"
+    MANAGE_MEMBERS = "manage members"
+
+
+# The weakest role allowed to take each action.
+MINIMUM_ROLE: dict[Action, Role] = {
+    Action.READ: Role.VIEWER,
+    Action.CHANGE_UPSTREAM: Role.MEMBER,
+    Action.MANAGE_CREDENTIALS: Role.ADMIN,
+    Action.MANAGE_MEMBERS: Role.OWNER,
+}
+
+
+def may(membership: Membership | None, action: Action) -> bool:
+    """Whether this membership's role allows `action` in its team."""
+    if membership is None:
+        return False
+    return Role(membership.role).rank >= MINIMUM_ROLE[action].rank
+
+
+def allowed_actions(membership: Membership | None) -> dict[str, bool]:
+    """`{"manage_credentials": True, ...}` for templates, which cannot call `may`."""
+    return {action.name.lower(): may(membership, action) for action in Action}
+
+
+def active_membership(request: HttpRequest) -> Membership | None:
+    """The membership of the team the person is working in (their first team by default).
+
+    Read fresh on every request, so a removed membership stops working at once.
+    """
+    if hasattr(request, "_active_membership"):
+        return request._active_membership  # type: ignore[attr-defined]
+    request._active_membership = _load_active_membership(request)  # type: ignore[attr-defined]
+    return request._active_membership  # type: ignore[attr-defined]
+
+
+def _load_active_membership(request: HttpRequest) -> Membership | None:
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.select_related("team").filter(user=user)
+    wanted = request.session.get(SESSION_TEAM_KEY)
+    if wanted is not None:
+        chosen = memberships.filter(team_id=wanted).first()
+        if chosen is not None:
+            return chosen
+    chosen = memberships.order_by("joined_at", "id").first()
+    if chosen is not None:
+        request.session[SESSION_TEAM_KEY] = chosen.team_id
+    return chosen
+
+
+def switch_team(request: HttpRequest, team_id: int) -> Membership:
+    membership = get_object_or_404(
+        Membership.objects.select_related("team"), user=request.user, team_id=team_id
+    )
+    request.session[SESSION_TEAM_KEY] = membership.team_id
+    request._active_membership = membership  # type: ignore[attr-defined]
+    return membership
+
+
+def create_team(user: User, name: str) -> Membership:
+    """A new team with `user` as its owner."""
+    team = Team.objects.create(name=name)
+    return Membership.objects.create(user=user, team=team, role=Role.OWNER)
+
+
+def team_view(
+    action: Action,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Require a logged-in person whose role in the active team allows `action`.
+
+    Place it after the method and login decorators. A person without any team is sent to
+    create one; a missing role is a 403.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = active_membership(request)
+            if membership is None:
+                return redirect("accounts:team-create")
+            if not may(membership, action):
+                raise PermissionDenied(f"Your role in {membership.team} cannot {action}.")
+            request.membership = membership  # type: ignore[attr-defined]
+            request.team = membership.team  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def team_object_or_404(model: type[M], request: HttpRequest, **lookup: Any) -> M:
+    """An object of the active team; another team's object is a 404, never a 403."""
+    return get_object_or_404(model, team=request.team, **lookup)  # type: ignore[attr-defined]
