@@ -15,7 +15,7 @@ export PORTAL_CHROMIUM ?= /usr/bin/chromium
 PYTEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install migrate run sandbox test test-fast chromium lint format check clean
+.PHONY: help install migrate run demo sandbox test test-fast chromium lint format check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,10 @@ migrate: $(STAMP) ## Apply database migrations (SQLite file db.sqlite3 unless DA
 
 run: migrate ## Set up, migrate and serve the portal on http://127.0.0.1:8000
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+demo: $(STAMP) ## Serve the portal against the sandbox with a ready demo team (own database)
+	DATABASE_URL=sqlite:///demo.sqlite3 $(BIN)/python manage.py migrate --noinput
+	DATABASE_URL=sqlite:///demo.sqlite3 $(BIN)/python manage.py demo --host $(HOST) --port $(PORT) --sandbox-port $(SANDBOX_PORT)
 
 sandbox: $(STAMP) ## Serve the local stand-in of both upstream APIs on port 8100 and print its tokens
 	$(BIN)/python manage.py sandbox --port $(SANDBOX_PORT)
@@ -69,4 +73,4 @@ format: $(STAMP) ## Format the code and apply safe lint fixes
 	$(BIN)/ruff check --fix .
 
 clean: ## Remove the virtualenv, the SQLite database and collected static files
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 demo.sqlite3 staticfiles .pytest_cache .ruff_cache

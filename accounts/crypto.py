@@ -78,6 +78,15 @@ def decrypt(ciphertext: str) -> Secret:
         raise DecryptionFailed(UNDECRYPTABLE) from exc
 
 
+def encrypted_with_newest_key(ciphertext: str) -> bool:
+    """Whether the newest key alone opens this ciphertext (so rotating would change nothing)."""
+    try:
+        Fernet(settings.ENCRYPTION_KEYS[0]).decrypt(ciphertext.encode("ascii"))
+    except (InvalidToken, ValueError):
+        return False
+    return True
+
+
 def rotate(ciphertext: str) -> str:
     """Re-encrypt with the newest key (the same plaintext, a new ciphertext)."""
     try:

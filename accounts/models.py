@@ -1,5 +1,6 @@
 """People of the portal. They log in with their email address and a password."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -95,6 +96,10 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} ({self.get_role_display()})"
 
 
+# Beyond this, an expiry is a formality (manual Pulsoid tokens report roughly twenty years).
+LONG_LIVED = timedelta(days=5 * 365)
+
+
 class Service(models.TextChoices):
     PULSETRACKER = "pulsetracker", "Pulsetracker"
     PULSOID = "pulsoid", "Pulsoid"
@@ -155,8 +160,9 @@ class Credential(models.Model):
         return f"…{self.last4}"
 
     @property
-    def is_usable(self) -> bool:
-        return self.health not in (Health.NEEDS_RELINKING,)
+    def never_expires(self) -> bool:
+        """Manual Pulsoid tokens report an expiry decades away: treat them as long-lived."""
+        return self.expires_at is not None and self.expires_at > timezone.now() + LONG_LIVED
 
 
 class Activity(models.Model):

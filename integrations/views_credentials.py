@@ -102,7 +102,7 @@ def credential_replace(request: PortalRequest, pk: int) -> HttpResponse:
         if result.accepted:
             messages.success(request, f"Replaced the token of “{credential.label}”.")
             return redirect("credentials")
-        form = ReplaceTokenForm()
+        # The token input never renders its value, so the bound form is safe to show again.
         form.add_error("token", _refusal(result))
     return render(request, "credential_replace.html", {"credential": credential, "form": form})
 

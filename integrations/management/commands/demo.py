@@ -1,0 +1,72 @@
+"""`manage.py demo`: the sandbox and the portal wired to it, with a ready demo team.
+
+Starts the in-memory stand-ins for both upstream APIs in this process, points the portal at them,
+makes sure a demo user owns a team with one linked credential of each kind (linked through the
+same checks a person's link goes through), then serves the portal until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from accounts.access import create_team
+from accounts.crypto import Secret
+from accounts.models import Credential, Membership, Service, User
+from integrations import credentials
+from integrations.sandbox import Sandbox
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-portal-password"
+DEMO_TEAM = "Demo team"
+
+
+class Command(BaseCommand):
+    help = "Serve the portal against the API sandbox, with a demo user and team ready to use."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=8100)
+        parser.add_argument(
+            "--no-serve", action="store_true", help="set up the demo team, then stop"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sandbox = Sandbox().start("127.0.0.1", options["sandbox_port"])
+        for name, value in sandbox.env().items():
+            setattr(settings, name, value)
+        try:
+            self._prepare(sandbox)
+            self.stdout.write(self.style.SUCCESS("Demo ready."))
+            self.stdout.write(f"  Portal:    http://{options['host']}:{options['port']}/")
+            self.stdout.write(f"  Log in as: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+            self.stdout.write(f"  Sandbox:   {sandbox.url} (run `make sandbox` to see its tokens)")
+            if not options["no_serve"]:
+                call_command(
+                    "runserver", f"{options['host']}:{options['port']}", use_reloader=False
+                )
+        finally:
+            sandbox.stop()
+
+    def _prepare(self, sandbox: Sandbox) -> None:
+        user = User.objects.filter(email=DEMO_EMAIL).first()
+        if user is None:
+            user = User.objects.create_user(DEMO_EMAIL, DEMO_PASSWORD, name="Demo Owner")
+        membership = Membership.objects.filter(user=user).select_related("team").first()
+        team = membership.team if membership else create_team(user, DEMO_TEAM).team
+        wanted = [
+            (Service.PULSETRACKER, "Demo fleet", sandbox.seed.pulsetracker_paid_token),
+            (Service.PULSOID, "Demo streamer", sandbox.seed.pulsoid_full_token),
+        ]
+        for service, label, token in wanted:
+            existing = Credential.objects.filter(team=team, service=service, label=label).first()
+            if existing is not None:
+                credentials.recheck(existing, user)
+                continue
+            credential, result = credentials.link(team, user, service, label, Secret(token))
+            if credential is None:
+                self.stderr.write(f"Could not link {label}: {result.detail}")
