@@ -184,3 +184,10 @@ def mallory_credential(other_team, mallory, sandbox_settings):
         Secret(sandbox_settings.seed.pulsetracker_free_token),
     )
     return credential
+
+
+@pytest.fixture
+def page(page):
+    """Playwright's page, failing after 10 s instead of 30 so a broken journey reports quickly."""
+    page.set_default_timeout(10_000)
+    return page
