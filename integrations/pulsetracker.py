@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 import requests
@@ -58,6 +58,12 @@ class App:
 
     def messages_in(self, year: int, month: int) -> int:
         return sum(u.messages_sent for u in self.quota if (u.year, u.month) == (year, month))
+
+    @property
+    def messages_this_month(self) -> int:
+        """Messages in the current calendar month (UTC), from `quota`."""
+        now = datetime.now(UTC)
+        return self.messages_in(now.year, now.month)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations import views_credentials
+from integrations import views_apps, views_credentials
 
 urlpatterns = [
     path("credentials/", views_credentials.credential_list, name="credentials"),
@@ -19,4 +19,11 @@ urlpatterns = [
         name="credential-unlink",
     ),
     path("activity/", views_credentials.activity_list, name="activity"),
+    path("apps/", views_apps.apps_home, name="apps"),
+    path("apps/<int:cid>/", views_apps.app_list, name="app-list"),
+    path("apps/<int:cid>/create/", views_apps.app_create, name="app-create"),
+    path("apps/<int:cid>/<slug:key>/", views_apps.app_detail, name="app-detail"),
+    path("apps/<int:cid>/<slug:key>/name/", views_apps.app_name, name="app-name"),
+    path("apps/<int:cid>/<slug:key>/rename/", views_apps.app_rename_form, name="app-rename-form"),
+    path("apps/<int:cid>/<slug:key>/rename/save/", views_apps.app_rename, name="app-rename"),
 ]

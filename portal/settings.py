@@ -191,6 +191,8 @@ PULSOID_OAUTH_URL = os.environ.get("PULSOID_OAUTH_URL", "https://pulsoid.net/oau
 PULSOID_REVOKE_URL = os.environ.get("PULSOID_REVOKE_URL", "https://dev.pulsoid.net/oauth2/revoke")
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 3.05)
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 10.0)
+# Repeat views of the same upstream list within this many seconds are served from the cache.
+UPSTREAM_CACHE_SECONDS = int(os.environ.get("UPSTREAM_CACHE_SECONDS", "30"))
 UPSTREAM_MAX_BODY_BYTES = int(os.environ.get("UPSTREAM_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -1,0 +1,292 @@
+"""Pulsetracker apps: list, open, create and rename, through one of the team's credentials."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import activity
+from accounts.access import Action, team_object_or_404, team_view
+from accounts.models import Credential, Service
+from integrations import cache
+from integrations.charts import monthly_chart
+from integrations.credentials import CredentialUnusable, using
+from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
+from integrations.forms import AppNameForm
+from integrations.pulsetracker import App, Page, PulsetrackerClient
+from portal.htmx import PortalRequest, render_screen
+
+
+def _credential(request: PortalRequest, cid: int) -> Credential:
+    return team_object_or_404(Credential, request, pk=cid, service=Service.PULSETRACKER)
+
+
+def _team_credentials(request: PortalRequest):
+    return Credential.objects.filter(team=request.team, service=Service.PULSETRACKER)
+
+
+def _page_number(request: PortalRequest) -> int:
+    value = request.GET.get("page", "1")
+    return max(1, int(value)) if value.isdigit() else 1
+
+
+def _fresh_form(data: QueryDict | None = None) -> AppNameForm:
+    """A create form; re-shown forms get a new submission id so a retry is not a duplicate."""
+    if data is None:
+        return AppNameForm(initial={"submission": uuid.uuid4().hex})
+    data = data.copy()
+    data["submission"] = uuid.uuid4().hex
+    form = AppNameForm(data)
+    form.is_valid()
+    return form
+
+
+def _failure(exc: Exception) -> dict[str, str]:
+    """How the apps table shows a failed read."""
+    if isinstance(exc, CredentialUnusable):
+        return {"kind": "relink", "message": exc.message}
+    if isinstance(exc, TokenRejected):
+        return {"kind": "rejected", "message": exc.message}
+    assert isinstance(exc, UpstreamError)
+    return {"kind": "unavailable", "message": exc.message}
+
+
+def _error_fields(exc: CredentialUnusable | UpstreamError) -> dict[str, Any]:
+    """Activity-log fields describing a failed upstream action."""
+    return {
+        "error_kind": type(exc).__name__,
+        "upstream_status": getattr(exc, "status", None),
+        "detail": exc.message,
+    }
+
+
+def load_page(request: PortalRequest, credential: Credential, number: int) -> Page[App]:
+    """One upstream call per page view at most; repeat views come from the cache."""
+
+    def load() -> Page[App]:
+        with using(credential, request.user) as token:
+            return PulsetrackerClient(token).list_apps(page=number)
+
+    return cache.cached(credential.pk, f"apps:{number}", load)
+
+
+def _list_context(request: PortalRequest, credential: Credential, number: int) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "credential": credential,
+        "credentials": _team_credentials(request),
+        "page": None,
+        "error": None,
+        "page_number": number,
+        "this_month": timezone.now(),
+    }
+    try:
+        context["page"] = load_page(request, credential, number)
+    except (CredentialUnusable, UpstreamError) as exc:
+        context["error"] = _failure(exc)
+    return context
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def apps_home(request: PortalRequest) -> HttpResponse:
+    """The only Pulsetracker credential is chosen by itself; several get a picker."""
+    credentials = list(_team_credentials(request))
+    if len(credentials) == 1:
+        return redirect("app-list", cid=credentials[0].pk)
+    return render(request, "apps_pick.html", {"credentials": credentials})
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def app_list(request: PortalRequest, cid: int) -> HttpResponse:
+    credential = _credential(request, cid)
+    context = _list_context(request, credential, _page_number(request))
+    context["form"] = _fresh_form()
+    return render_screen(request, "apps.html", "apps-table", context)
+
+
+@require_POST
+@login_required
+@team_view(Action.CHANGE_UPSTREAM)
+def app_create(request: PortalRequest, cid: int) -> HttpResponse:
+    """Create an app. Success swaps the whole panel (page 1, where the new app is newest)."""
+    credential = _credential(request, cid)
+    form = AppNameForm(request.POST)
+    if not form.is_valid():
+        return _create_form(request, credential, form)
+    name = form.cleaned_data["name"]
+    if not cache.first_submission(credential.pk, form.cleaned_data["submission"]):
+        return _created(request, credential, notice="That app was already created (sent twice).")
+    try:
+        with using(credential, request.user) as token:
+            app = PulsetrackerClient(token).create_app(name)
+    except (CredentialUnusable, UpstreamError) as exc:
+        activity.record(
+            request.team,
+            request.user,
+            "app created",
+            credential=credential,
+            target=name,
+            **_error_fields(exc),
+        )
+        retry = _fresh_form(request.POST)
+        if isinstance(exc, ValidationFailed) and exc.errors:
+            for field, messages in exc.errors.items():
+                for message in messages:
+                    retry.add_error(field if field in retry.fields else None, message)
+        else:
+            retry.add_error(None, exc.message)
+        return _create_form(request, credential, retry)
+    cache.invalidate(credential.pk)
+    activity.record(
+        request.team,
+        request.user,
+        "app created",
+        credential=credential,
+        target=f"{app.name} ({app.key})",
+    )
+    return _created(request, credential, notice=f"Created the app “{app.name}”.", new_key=app.key)
+
+
+def _create_form(request: PortalRequest, credential: Credential, form: AppNameForm) -> HttpResponse:
+    context = {"credential": credential, "form": form}
+    if request.htmx:
+        return render(request, "apps.html#create-form", context)
+    full = _list_context(request, credential, 1)
+    return render(request, "apps.html", {**full, "form": form})
+
+
+def _created(
+    request: PortalRequest, credential: Credential, *, notice: str, new_key: str = ""
+) -> HttpResponse:
+    list_url = reverse("app-list", args=[credential.pk])
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect(list_url)
+    context = _list_context(request, credential, 1)
+    context.update(form=_fresh_form(), notice=notice, new_key=new_key)
+    response = render(request, "apps.html#apps-panel", context)
+    response["HX-Retarget"] = "#apps-panel"
+    response["HX-Reswap"] = "outerHTML"
+    response["HX-Push-Url"] = f"{list_url}?page=1"
+    return response
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def app_detail(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    credential = _credential(request, cid)
+    context: dict[str, Any] = {
+        "credential": credential,
+        "app": None,
+        "devices": None,
+        "error": None,
+    }
+
+    def load_app() -> App:
+        with using(credential, request.user) as token:
+            return PulsetrackerClient(token).get_app(key)
+
+    def load_devices():
+        with using(credential, request.user) as token:
+            return PulsetrackerClient(token).list_devices(app_key=key)
+
+    status = 200
+    try:
+        context["app"] = app = cache.cached(credential.pk, f"app:{key}", load_app)
+        context["chart"] = monthly_chart(app.quota)
+        context["devices"] = cache.cached(credential.pk, f"devices:{key}", load_devices)
+    except NotFound as exc:
+        context["error"] = {"kind": "not-found", "message": exc.message}
+        status = 404
+    except (CredentialUnusable, UpstreamError) as exc:
+        context["error"] = _failure(exc)
+    return render(request, "app.html", context, status=status)
+
+
+@require_GET
+@login_required
+@team_view(Action.CHANGE_UPSTREAM)
+def app_rename_form(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    """The name becomes an input holding the current name."""
+    credential = _credential(request, cid)
+    name = request.GET.get("name", "")
+    if not request.htmx:
+        return redirect("app-detail", cid=credential.pk, key=key)
+    form = AppNameForm(initial={"name": name})
+    return render(
+        request,
+        "apps.html#rename-form",
+        {"credential": credential, "key": key, "original": name, "rename_form": form},
+    )
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def app_name(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    """The name shown as text again (Escape or Cancel); nothing is sent upstream."""
+    credential = _credential(request, cid)
+    if not request.htmx:
+        return redirect("app-detail", cid=credential.pk, key=key)
+    context = {"credential": credential, "key": key, "name": request.GET.get("name", "")}
+    return render(request, "apps.html#app-name", context)
+
+
+@require_POST
+@login_required
+@team_view(Action.CHANGE_UPSTREAM)
+def app_rename(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    """Rename upstream; on any failure the input stays open with the typed text."""
+    credential = _credential(request, cid)
+    original = request.POST.get("original", "")
+    form = AppNameForm(request.POST)
+    context: dict[str, Any] = {"credential": credential, "key": key, "original": original}
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        try:
+            with using(credential, request.user) as token:
+                new_name = PulsetrackerClient(token).rename_app(key, name)
+        except (CredentialUnusable, UpstreamError) as exc:
+            activity.record(
+                request.team,
+                request.user,
+                "app renamed",
+                credential=credential,
+                target=key,
+                **{**_error_fields(exc), "detail": f"“{original}” → “{name}”: {exc.message}"},
+            )
+            if isinstance(exc, ValidationFailed) and exc.errors.get("name"):
+                for message in exc.errors["name"]:
+                    form.add_error("name", message)
+            else:
+                form.add_error("name", exc.message)
+        else:
+            cache.invalidate(credential.pk)
+            activity.record(
+                request.team,
+                request.user,
+                "app renamed",
+                credential=credential,
+                target=key,
+                detail=f"“{original}” → “{new_name}”",
+            )
+            if not request.htmx:
+                return redirect("app-detail", cid=credential.pk, key=key)
+            context.update(name=new_name, renamed=True)
+            return render(request, "apps.html#app-name", context)
+    context["rename_form"] = form
+    if not request.htmx:
+        return redirect("app-detail", cid=credential.pk, key=key)
+    return render(request, "apps.html#rename-form", context)
