@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,3 +193,18 @@ def page(page):
     """Playwright's page, failing after 10 s instead of 30 so a broken journey reports quickly."""
     page.set_default_timeout(10_000)
     return page
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """Each test gets its own cache namespace (and its own in-memory store).
+
+    Database rows are rolled back between tests and their ids reused, and Redis is shared by
+    every test process, so without this a cached page of one test could answer another.
+    """
+    namespace = f"test-{uuid.uuid4().hex}"
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = namespace
+    if caches["default"]["BACKEND"].endswith("LocMemCache"):
+        caches["default"]["LOCATION"] = namespace
+    settings.CACHES = caches

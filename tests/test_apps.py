@@ -1,0 +1,513 @@
+"""Pulsetracker apps through the portal: list, app page, create and rename, against the sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from accounts.crypto import Secret
+from accounts.models import Activity, Credential, Health
+from integrations import credentials
+
+APPS_API = "/pulsetracker/api/apps"
+NASTY = '<script>alert("x")</script>{{ request }}{% now "Y" %}'
+
+
+def list_url(credential, page: int | None = None) -> str:
+    url = reverse("app-list", args=[credential.pk])
+    return f"{url}?page={page}" if page else url
+
+
+def htmx(**extra):
+    return {"HTTP_HX_REQUEST": "true", **extra}
+
+
+def link(team, person, token: str, label: str):
+    credential, result = credentials.link(team, person, "pulsetracker", label, Secret(token))
+    assert credential is not None, result
+    return credential
+
+
+@pytest.fixture
+def free_credential(acme, alice, sandbox_settings):
+    return link(acme, alice, sandbox_settings.seed.pulsetracker_free_token, "Free plan")
+
+
+def upstream_gets(sandbox) -> int:
+    return len(sandbox.requests_to("GET", APPS_API))
+
+
+# The list
+
+
+def test_apps_home_picks_the_only_credential_by_itself(as_user, bob, pulsetracker_credential):
+    response = as_user(bob).get(reverse("apps"))
+    assert response.status_code == 302
+    assert response["Location"] == list_url(pulsetracker_credential)
+
+
+def test_apps_home_offers_a_picker_when_there_are_several(
+    as_user, bob, pulsetracker_credential, free_credential
+):
+    page = as_user(bob).get(reverse("apps")).content.decode()
+    assert "Acme Live" in page
+    assert "Free plan" in page
+
+
+def test_apps_home_without_a_credential_says_what_to_do(as_user, alice, bob, acme):
+    assert "Link a Pulsetracker token" in as_user(alice).get(reverse("apps")).content.decode()
+    assert (
+        "An admin of the team needs to link" in as_user(bob).get(reverse("apps")).content.decode()
+    )
+
+
+def test_list_is_a_full_page_with_twelve_apps_newest_first_and_the_pager(
+    as_user, bob, pulsetracker_credential
+):
+    response = as_user(bob).get(list_url(pulsetracker_credential))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in body
+    assert body.count('data-testid="app-row"') == 12
+    assert "Page 1 of 3 · 30 apps" in body
+    assert body.index("Fleet 30") < body.index("Fleet 29")
+    assert "Fleet 18" not in body
+
+
+def test_paging_with_htmx_swaps_only_the_table(as_user, bob, pulsetracker_credential):
+    response = as_user(bob).get(list_url(pulsetracker_credential, 3), **htmx())
+    body = response.content.decode()
+    assert "<html" not in body
+    assert body.lstrip().startswith('<section id="apps-table"')
+    assert "Page 3 of 3 · 30 apps" in body
+    assert body.count('data-testid="app-row"') == 6
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_history_restore_gets_the_whole_page(as_user, bob, pulsetracker_credential):
+    body = (
+        as_user(bob)
+        .get(list_url(pulsetracker_credential, 2), **htmx(HTTP_HX_HISTORY_RESTORE_REQUEST="true"))
+        .content.decode()
+    )
+    assert "<html" in body
+    assert "Page 2 of 3" in body
+
+
+def test_a_page_past_the_end_says_so_and_links_back(as_user, bob, pulsetracker_credential):
+    body = as_user(bob).get(list_url(pulsetracker_credential, 7)).content.decode()
+    assert "No apps on page 7" in body
+    assert "Go to the first page" in body
+
+
+def test_one_upstream_call_per_view_and_none_for_a_repeat_view(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(bob)
+    before = upstream_gets(sandbox_settings)
+    client.get(list_url(pulsetracker_credential))
+    assert upstream_gets(sandbox_settings) == before + 1
+    client.get(list_url(pulsetracker_credential))
+    client.get(list_url(pulsetracker_credential), **htmx())
+    assert upstream_gets(sandbox_settings) == before + 1
+    client.get(list_url(pulsetracker_credential, 2))
+    assert upstream_gets(sandbox_settings) == before + 2
+
+
+def test_the_cache_can_be_turned_off(
+    as_user, bob, pulsetracker_credential, sandbox_settings, settings
+):
+    settings.UPSTREAM_CACHE_SECONDS = 0
+    client = as_user(bob)
+    before = upstream_gets(sandbox_settings)
+    client.get(list_url(pulsetracker_credential))
+    client.get(list_url(pulsetracker_credential))
+    assert upstream_gets(sandbox_settings) == before + 2
+
+
+def test_an_account_without_apps_shows_the_empty_state(as_user, alice, acme, sandbox_settings):
+    credential = link(acme, alice, sandbox_settings.pulsetracker.add_user(app_limit=3), "Empty")
+    body = as_user(alice).get(list_url(credential)).content.decode()
+    assert "No apps yet" in body
+    assert "Create the first one above" in body
+
+
+def test_a_rejected_token_shows_its_own_state_and_flips_the_credential(
+    as_user, alice, bob, pulsetracker_credential, sandbox_settings
+):
+    sandbox_settings.pulsetracker.revoke(sandbox_settings.seed.pulsetracker_paid_token)
+    body = as_user(alice).get(list_url(pulsetracker_credential)).content.decode()
+    assert "Pulsetracker rejected this credential" in body
+    assert "Replace the token on the credentials page" in body
+    assert Credential.objects.get(pk=pulsetracker_credential.pk).health == Health.REJECTED
+    member_view = as_user(bob).get(list_url(pulsetracker_credential)).content.decode()
+    assert "Ask an admin of the team to replace it" in member_view
+
+
+def test_an_unavailable_upstream_shows_a_retry_button_and_no_500(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    sandbox_settings.fault("GET", APPS_API, status=503, times=3)
+    response = as_user(bob).get(list_url(pulsetracker_credential), **htmx())
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Pulsetracker is unavailable" in body
+    assert ">Retry</button>" in body
+    retry = as_user(bob).get(list_url(pulsetracker_credential), **htmx()).content.decode()
+    assert 'data-testid="app-row"' in retry  # errors are not cached
+
+
+def test_an_unreadable_answer_is_shown_as_unavailable_not_a_crash(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    sandbox_settings.fault("GET", APPS_API, non_json=True)
+    response = as_user(bob).get(list_url(pulsetracker_credential))
+    assert response.status_code == 200
+    assert "instead of JSON" in response.content.decode()
+
+
+# Create
+
+
+def create(client, credential, name: str, submission: str = "", **extra):
+    return client.post(
+        reverse("app-create", args=[credential.pk]),
+        {"name": name, "submission": submission},
+        **extra,
+    )
+
+
+def test_create_puts_the_new_app_on_top_clears_the_form_and_names_it(
+    as_user, bob, acme, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(bob)
+    client.get(
+        list_url(pulsetracker_credential, 2)
+    )  # warm the cache: the create must invalidate it
+    response = create(client, pulsetracker_credential, "Night shift", **htmx())
+    body = response.content.decode()
+    assert response["HX-Retarget"] == "#apps-panel"
+    assert response["HX-Push-Url"] == list_url(pulsetracker_credential, 1)
+    assert "Created the app “Night shift”." in body
+    first_row = body[body.index('data-testid="app-row"') :]
+    assert first_row.index("Night shift") < first_row.index("Fleet 30")
+    assert "Page 1 of 3 · 31 apps" in body
+    assert 'name="name" value=' not in body  # the form is empty again
+    entry = Activity.objects.get(team=acme, action="app created")
+    assert entry.outcome == "ok"
+    assert entry.actor == bob
+    assert entry.credential_label == "Acme Live"
+    assert "Night shift" in entry.target
+    [app] = [
+        a
+        for a in sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)
+        if a["name"] == "Night shift"
+    ]
+    assert app["key"] in entry.target
+
+
+def test_create_without_htmx_redirects_back_with_the_confirmation(
+    as_user, bob, pulsetracker_credential
+):
+    client = as_user(bob)
+    response = create(client, pulsetracker_credential, "Plain create")
+    assert response.status_code == 302
+    assert "Created the app “Plain create”." in client.get(response["Location"]).content.decode()
+
+
+def test_the_plans_limit_is_shown_plainly_and_the_name_kept(
+    as_user, bob, acme, free_credential, sandbox_settings
+):
+    response = create(as_user(bob), free_credential, "Second fleet", **htmx())
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "You have exceeded your monthly quota." in body
+    assert 'value="Second fleet"' in body
+    entry = Activity.objects.get(team=acme, action="app created")
+    assert (entry.outcome, entry.error_kind, entry.upstream_status) == (
+        "failed",
+        "QuotaExceeded",
+        403,
+    )
+    assert entry.target == "Second fleet"
+
+
+def test_upstream_validation_messages_sit_beside_the_field(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    sandbox_settings.fault(
+        "POST",
+        APPS_API,
+        status=422,
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(
+            {"message": "The name is odd.", "errors": {"name": ["The name is odd."]}}
+        ).encode(),
+    )
+    body = create(as_user(bob), pulsetracker_credential, "Odd name", **htmx()).content.decode()
+    errors = body[body.index('data-testid="name-errors"') :]
+    assert "The name is odd." in errors
+    assert 'value="Odd name"' in body
+
+
+@pytest.mark.parametrize(
+    ("name", "complaint"),
+    [("", "Give the app a name"), ("    ", "spaces alone"), ("x" * 256, "255 characters")],
+)
+def test_the_portal_refuses_bad_names_before_calling_upstream(
+    as_user, bob, pulsetracker_credential, sandbox_settings, name, complaint
+):
+    body = create(as_user(bob), pulsetracker_credential, name, **htmx()).content.decode()
+    assert complaint in body
+    assert sandbox_settings.requests_to("POST", APPS_API) == []
+
+
+def test_a_double_submit_creates_one_app(as_user, bob, pulsetracker_credential, sandbox_settings):
+    client = as_user(bob)
+    for _ in range(2):
+        create(client, pulsetracker_credential, "Once only", submission="abc123", **htmx())
+    assert len(sandbox_settings.requests_to("POST", APPS_API)) == 1
+    names = [
+        a["name"]
+        for a in sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)
+    ]
+    assert names.count("Once only") == 1
+
+
+def test_a_failed_create_can_be_retried_with_the_same_form(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(bob)
+    sandbox_settings.fault("POST", APPS_API, status=503)
+    failed = create(
+        client, pulsetracker_credential, "Retry me", submission="form-1", **htmx()
+    ).content.decode()
+    assert "unavailable" in failed.lower() or "trouble" in failed
+    new_submission = failed.split('name="submission" value="')[1].split('"')[0]
+    assert new_submission != "form-1"
+    ok = create(client, pulsetracker_credential, "Retry me", submission=new_submission, **htmx())
+    assert "Created the app “Retry me”." in ok.content.decode()
+
+
+# Rename
+
+
+def first_app(sandbox):
+    return sandbox.pulsetracker.apps(sandbox.seed.pulsetracker_paid_token)[0]
+
+
+def rename(client, credential, key: str, name: str, original: str = "Fleet 30"):
+    return client.post(
+        reverse("app-rename", args=[credential.pk, key]),
+        {"name": name, "original": original},
+        **htmx(),
+    )
+
+
+def test_the_rename_form_holds_the_current_name(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    key = first_app(sandbox_settings)["key"]
+    url = reverse("app-rename-form", args=[pulsetracker_credential.pk, key])
+    body = as_user(bob).get(url + "?name=Fleet%2030", **htmx()).content.decode()
+    assert 'value="Fleet 30"' in body
+    assert "autofocus" in body
+    assert "data-cancel" in body
+    full = as_user(bob).get(url)
+    assert full.status_code == 302  # not a page of its own: back to the app
+
+
+def test_cancel_shows_the_name_again_without_calling_upstream(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    key = first_app(sandbox_settings)["key"]
+    before = len(sandbox_settings.requests)
+    body = (
+        as_user(bob)
+        .get(
+            reverse("app-name", args=[pulsetracker_credential.pk, key]) + "?name=Fleet%2030",
+            **htmx(),
+        )
+        .content.decode()
+    )
+    assert ">Fleet 30</a>" in body
+    assert len(sandbox_settings.requests) == before
+
+
+@pytest.mark.parametrize("answer", ["one", "string", "empty"])
+def test_rename_shows_the_new_name_in_place_and_logs_old_and_new(
+    as_user, bob, acme, pulsetracker_credential, sandbox_settings, answer
+):
+    sandbox_settings.pulsetracker.rename_answer = answer
+    client = as_user(bob)
+    client.get(list_url(pulsetracker_credential))  # cached before the rename
+    key = first_app(sandbox_settings)["key"]
+    body = rename(client, pulsetracker_credential, key, "Day shift").content.decode()
+    assert ">Day shift</a>" in body
+    assert "Renamed" in body
+    entry = Activity.objects.get(team=acme, action="app renamed")
+    assert entry.outcome == "ok"
+    assert entry.target == key
+    assert entry.detail == "“Fleet 30” → “Day shift”"
+    assert "Day shift" in client.get(list_url(pulsetracker_credential)).content.decode()
+
+
+def test_rename_of_a_vanished_app_keeps_the_input_open_with_the_message(
+    as_user, bob, acme, pulsetracker_credential, sandbox_settings
+):
+    body = rename(
+        as_user(bob), pulsetracker_credential, "00000000-0000-4000-8000-000000000000", "Ghost"
+    ).content.decode()
+    assert 'value="Ghost"' in body
+    assert "no such app" in body
+    assert 'data-testid="rename-errors"' in body
+    entry = Activity.objects.get(team=acme, action="app renamed")
+    assert (entry.outcome, entry.error_kind, entry.upstream_status) == ("failed", "NotFound", 404)
+
+
+def test_rename_refuses_an_empty_name_itself_and_keeps_the_input(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    key = first_app(sandbox_settings)["key"]
+    body = rename(as_user(bob), pulsetracker_credential, key, "   ").content.decode()
+    assert "spaces alone" in body
+    assert sandbox_settings.requests_to("PUT", APPS_API) == []
+
+
+def test_rename_shows_upstream_validation_and_outages_beside_the_input(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    key = first_app(sandbox_settings)["key"]
+    client = as_user(bob)
+    sandbox_settings.fault(
+        "PUT",
+        APPS_API,
+        status=422,
+        headers={"Content-Type": "application/json"},
+        body=b'{"message": "The name is taken.", "errors": {"name": ["The name is taken."]}}',
+    )
+    assert (
+        "The name is taken."
+        in rename(client, pulsetracker_credential, key, "Taken").content.decode()
+    )
+    sandbox_settings.fault("PUT", APPS_API, status=503)
+    body = rename(client, pulsetracker_credential, key, "Later").content.decode()
+    assert 'value="Later"' in body
+    assert "try again" in body
+
+
+# Viewers
+
+
+def test_viewers_see_apps_without_create_or_rename_and_are_refused_when_forcing(
+    as_user, carol, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(carol)
+    body = client.get(list_url(pulsetracker_credential)).content.decode()
+    assert "Fleet 30" in body
+    assert "Create app" not in body
+    assert ">Rename</button>" not in body
+    key = first_app(sandbox_settings)["key"]
+    assert create(client, pulsetracker_credential, "Sneaky").status_code == 403
+    assert rename(client, pulsetracker_credential, key, "Sneaky").status_code == 403
+    assert (
+        client.get(
+            reverse("app-rename-form", args=[pulsetracker_credential.pk, key]), **htmx()
+        ).status_code
+        == 403
+    )
+    detail = client.get(
+        reverse("app-detail", args=[pulsetracker_credential.pk, key])
+    ).content.decode()
+    assert ">Rename</button>" not in detail
+    assert sandbox_settings.requests_to("POST", APPS_API) == []
+    assert sandbox_settings.requests_to("PUT", APPS_API) == []
+
+
+def test_another_teams_credential_is_404_for_every_apps_view(
+    as_user, mallory, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(mallory)
+    key = first_app(sandbox_settings)["key"]
+    cid = pulsetracker_credential.pk
+    assert client.get(list_url(pulsetracker_credential)).status_code == 404
+    assert client.get(reverse("app-detail", args=[cid, key])).status_code == 404
+    assert create(client, pulsetracker_credential, "x").status_code == 404
+    assert rename(client, pulsetracker_credential, key, "x").status_code == 404
+
+
+# The app page
+
+
+def test_app_page_shows_facts_usage_chart_table_and_devices(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    app = sandbox_settings.pulsetracker.add_app(
+        token,
+        "Charted",
+        quota=[
+            {"year": 2026, "month": 9, "messages_sent": 1200},
+            {"year": 2026, "month": 10, "messages_sent": 310},
+        ],
+    )
+    sandbox_settings.pulsetracker.add_device(
+        token, app["key"], "Van 1", last_location=(3.06, 36.75)
+    )
+    sandbox_settings.pulsetracker.add_device(token, app["key"], "Van 2")
+    response = as_user(bob).get(
+        reverse("app-detail", args=[pulsetracker_credential.pk, app["key"]])
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert app["key"] in body
+    assert 'data-copy="' + app["key"] + '"' in body
+    chart = body[body.index('data-testid="usage-chart"') : body.index("</svg>")]
+    assert chart.count("<rect") == 2
+    assert "Sep 2026: 1200 messages" in chart
+    table = body[body.index('data-testid="usage-table"') :]
+    assert "<td>Oct 2026</td><td>310</td>" in table
+    assert body.count('data-testid="device-row"') == 2
+    assert "36.75000, 3.06000" in body
+    assert "no position yet" in body
+
+
+def test_app_page_of_an_unknown_app_is_a_clear_404(as_user, bob, pulsetracker_credential):
+    response = as_user(bob).get(
+        reverse(
+            "app-detail", args=[pulsetracker_credential.pk, "00000000-0000-4000-8000-000000000000"]
+        )
+    )
+    assert response.status_code == 404
+    assert "No such app" in response.content.decode()
+
+
+def test_upstream_names_full_of_html_and_template_syntax_stay_plain_text(
+    as_user, alice, pulsetracker_credential, sandbox_settings
+):
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    app = sandbox_settings.pulsetracker.add_app(token, NASTY)
+    client = as_user(alice)
+    escaped = (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;{{ request }}{% now &quot;Y&quot; %}"
+    )
+    pages = [
+        client.get(list_url(pulsetracker_credential)).content.decode(),
+        client.get(
+            reverse("app-detail", args=[pulsetracker_credential.pk, app["key"]])
+        ).content.decode(),
+        rename(
+            client, pulsetracker_credential, app["key"], NASTY + "!", original=NASTY
+        ).content.decode(),
+        client.get(reverse("activity")).content.decode(),
+    ]
+    for page in pages:
+        assert "<script>alert" not in page
+        assert (
+            escaped in page
+            or escaped.replace("&quot;", "&#x27;") in page
+            or "&lt;script&gt;" in page
+        )
+    assert escaped in pages[0]
