@@ -1,0 +1,123 @@
+"""Pulsetracker apps in a real browser: paging and Back, create, plan limit, rename in place."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page: Page, live_server, person) -> None:
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email").fill(person.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=re.compile("Credentials of"))).to_be_visible()
+
+
+def test_page_through_thirty_apps_and_back_lands_on_the_previous_page(
+    live_server, page: Page, bob, pulsetracker_credential
+):
+    log_in(page, live_server, bob)
+    page.get_by_role("link", name="Apps").click()
+    position = page.get_by_test_id("pager-position")
+    expect(position).to_have_text("Page 1 of 3 · 30 apps")
+    expect(page.get_by_test_id("app-row")).to_have_count(12)
+    expect(page.get_by_test_id("app-row").first).to_contain_text("Fleet 30")
+
+    page.get_by_role("link", name="Next →").click()
+    expect(position).to_have_text("Page 2 of 3 · 30 apps")
+    expect(page).to_have_url(re.compile(r"\?page=2$"))
+    expect(page.get_by_test_id("app-row").first).to_contain_text("Fleet 18")
+    page.get_by_role("link", name="Next →").click()
+    expect(position).to_have_text("Page 3 of 3 · 30 apps")
+    expect(page.get_by_test_id("app-row")).to_have_count(6)
+    expect(page.get_by_role("link", name="Next →")).to_have_count(0)
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"\?page=2$"))
+    expect(position).to_have_text("Page 2 of 3 · 30 apps")
+    page.reload()
+    expect(position).to_have_text("Page 2 of 3 · 30 apps")
+    expect(page.get_by_test_id("app-row").first).to_contain_text("Fleet 18")
+
+
+def test_create_an_app_then_hit_the_plan_limit_with_the_name_kept(
+    live_server, page: Page, acme, alice, bob, pulsetracker_credential, sandbox_settings
+):
+    from accounts.crypto import Secret
+    from integrations import credentials
+
+    log_in(page, live_server, bob)
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/")
+    name = page.get_by_label("Name")
+    name.fill("Night shift")
+    page.get_by_role("button", name="Create app").dblclick()
+    expect(page.get_by_test_id("notice")).to_have_text("Created the app “Night shift”.")
+    expect(page.get_by_test_id("app-row").first).to_contain_text("Night shift")
+    expect(page.get_by_test_id("pager-position")).to_have_text("Page 1 of 3 · 31 apps")
+    expect(page.get_by_label("Name")).to_have_value("")
+    apps = sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)
+    assert [a["name"] for a in apps].count("Night shift") == 1  # the double click made one
+
+    free, _ = credentials.link(
+        acme,
+        alice,
+        "pulsetracker",
+        "Free plan",
+        Secret(sandbox_settings.seed.pulsetracker_free_token),
+    )
+    page.goto(live_server.url + f"/apps/{free.pk}/")
+    page.get_by_label("Name").fill("Second fleet")
+    page.get_by_role("button", name="Create app").click()
+    expect(page.get_by_test_id("create-errors")).to_contain_text(
+        "You have exceeded your monthly quota."
+    )
+    expect(page.get_by_label("Name")).to_have_value("Second fleet")
+    expect(page.get_by_role("button", name="Create app")).to_be_enabled()
+
+
+def test_rename_in_place_with_enter_and_cancel_with_escape(
+    live_server, page: Page, bob, pulsetracker_credential
+):
+    log_in(page, live_server, bob)
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/")
+    row = page.get_by_test_id("app-row").first
+    row.get_by_role("button", name="Rename").click()
+    field = row.get_by_test_id("rename-input")
+    expect(field).to_have_value("Fleet 30")
+    expect(field).to_be_focused()
+    field.press("Escape")
+    expect(row.get_by_test_id("app-name")).to_have_text("Fleet 30")
+
+    row.get_by_role("button", name="Rename").click()
+    row.get_by_test_id("rename-input").fill("   ")
+    row.get_by_test_id("rename-input").press("Enter")
+    expect(row.get_by_test_id("rename-errors")).to_contain_text("spaces alone")
+
+    row.get_by_test_id("rename-input").fill("Day shift")
+    row.get_by_test_id("rename-input").press("Enter")
+    expect(row.get_by_test_id("app-name")).to_have_text("Day shift")
+    page.reload()
+    expect(page.get_by_test_id("app-row").first.get_by_test_id("app-name")).to_have_text(
+        "Day shift"
+    )
+
+
+def test_the_app_page_shows_the_chart_and_copies_the_key(
+    live_server, page: Page, bob, pulsetracker_credential
+):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    log_in(page, live_server, bob)
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/")
+    page.get_by_test_id("app-name").first.click()
+    expect(page.get_by_test_id("usage-chart")).to_be_visible()
+    key = page.locator("code.key").inner_text()
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == key
