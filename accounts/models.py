@@ -139,6 +139,10 @@ class Credential(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     scopes = models.JSONField(default=list, blank=True)  # Pulsoid only
     expires_at = models.DateTimeField(null=True, blank=True)  # Pulsoid only
+    channel = models.CharField(max_length=200, blank=True)  # Pulsoid profile, with profile:read
+    # Linked through Pulsoid's OAuth sign-in: the refresh token, encrypted like the access token.
+    via_oauth = models.BooleanField(default=False, editable=False)
+    refresh_ciphertext = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["service", "label"]

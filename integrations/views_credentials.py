@@ -26,6 +26,8 @@ def _credentials_context(request: PortalRequest, form: LinkCredentialForm | None
             "linked_by", "last_used_by"
         ),
         "form": form or LinkCredentialForm(team=request.team),
+        "oauth_enabled": service.pulsoid_oauth() is not None,
+        "scope_features": service.PULSOID_SCOPE_FEATURES,
         **extra,
     }
 
@@ -86,7 +88,8 @@ def credential_check(request: PortalRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         messages.info(request, f"Checked “{credential.label}”: {credential.get_health_display()}.")
         return redirect("credentials")
-    return render(request, "credentials.html#credential-row", {"credential": credential})
+    context = {"credential": credential, "scope_features": service.PULSOID_SCOPE_FEATURES}
+    return render(request, "credentials.html#credential-row", context)
 
 
 @never_cache
@@ -116,8 +119,10 @@ def credential_unlink(request: PortalRequest, pk: int) -> HttpResponse:
     credential = team_object_or_404(Credential, request, pk=pk)
     if request.method == "POST":
         label = credential.label
-        service.unlink(credential, request.user)
+        warning = service.unlink(credential, request.user)
         messages.success(request, f"Unlinked “{label}”. The portal no longer holds its token.")
+        if warning:
+            messages.warning(request, warning)
         return redirect("credentials")
     return render(request, "credential_unlink.html", {"credential": credential})
 

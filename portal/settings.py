@@ -135,6 +135,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Write transactions start with a write lock, so two requests refreshing the same OAuth token
+    # take turns instead of both spending it; waiters wait up to 20 s instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
     # Tests use a real file (not memory), so a test can read the raw bytes for leaked tokens.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -189,6 +194,16 @@ PULSETRACKER_API_URL = os.environ.get("PULSETRACKER_API_URL", "https://www.pulse
 PULSOID_API_URL = os.environ.get("PULSOID_API_URL", "https://dev.pulsoid.net/api/v1")
 PULSOID_OAUTH_URL = os.environ.get("PULSOID_OAUTH_URL", "https://pulsoid.net/oauth2")
 PULSOID_REVOKE_URL = os.environ.get("PULSOID_REVOKE_URL", "https://dev.pulsoid.net/oauth2/revoke")
+# Pulsoid OAuth client ("Connect with Pulsoid"); without both, only pasted tokens can be linked.
+PULSOID_CLIENT_ID = os.environ.get("PULSOID_CLIENT_ID", "").strip()
+PULSOID_CLIENT_SECRET = os.environ.get("PULSOID_CLIENT_SECRET", "").strip()
+PULSOID_WIDGET_VIEWER_URL = os.environ.get(
+    "PULSOID_WIDGET_VIEWER_URL", "https://pulsoid.net/widget/view/"
+)
+# Refresh an OAuth token this many seconds before it expires.
+PULSOID_REFRESH_MARGIN = int(os.environ.get("PULSOID_REFRESH_MARGIN", "120"))
+# How often an open widget page asks the portal for the latest heart rate.
+PULSOID_POLL_SECONDS = int(os.environ.get("PULSOID_POLL_SECONDS", "5"))
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 3.05)
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 10.0)
 # Repeat views of the same upstream list within this many seconds are served from the cache.

@@ -53,6 +53,9 @@ def sandbox_settings(sandbox: Sandbox, settings) -> Sandbox:
     settings.PULSOID_API_URL = sandbox.pulsoid_api_url
     settings.PULSOID_OAUTH_URL = sandbox.pulsoid_oauth_url
     settings.PULSOID_REVOKE_URL = sandbox.pulsoid_revoke_url
+    settings.PULSOID_WIDGET_VIEWER_URL = sandbox.pulsoid_viewer_url
+    settings.PULSOID_CLIENT_ID = sandbox.seed.pulsoid_client_id
+    settings.PULSOID_CLIENT_SECRET = sandbox.seed.pulsoid_client_secret
     return sandbox
 
 

@@ -7,6 +7,7 @@ No database is needed.
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
 import re
@@ -17,8 +18,9 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
@@ -130,6 +132,7 @@ def test_urls_stand_in_for_both_upstreams(sb):
     assert sb.pulsoid_api_url == f"{sb.url}/pulsoid/api/v1"
     assert sb.pulsoid_oauth_url == f"{sb.url}/pulsoid/oauth2"
     assert sb.pulsoid_revoke_url == f"{sb.url}/pulsoid/oauth2/revoke"
+    assert sb.pulsoid_viewer_url == f"{sb.url}/pulsoid/widget/view/"
 
 
 def test_reset_restores_the_seed_and_clears_switches_faults_and_log(sb):
@@ -902,6 +905,390 @@ def test_the_token_endpoint_reads_forms_only_and_names_bad_grants(sb):
     assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_grant")
 
 
+class BrowserForm(HTMLParser):
+    """Reads the first form of a page the way a browser does: action, method, and the fields a
+    click on one submit button sends (hidden inputs, the selected option, that button)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action: str | None = None
+        self.method = "get"
+        self.fields: list[tuple[str, str]] = []
+        self.buttons: dict[str, tuple[str, str]] = {}
+        self._select: str | None = None
+        self._select_chosen = False
+        self._button: tuple[str, str] | None = None
+        self._button_text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        at = {name: value or "" for name, value in attrs}
+        if tag == "form" and self.action is None:
+            self.action, self.method = at.get("action", ""), at.get("method", "get").lower()
+        elif tag == "input" and at.get("type", "text") != "submit" and "name" in at:
+            self.fields.append((at["name"], at.get("value", "")))
+        elif tag == "select":
+            self._select, self._select_chosen = at.get("name"), False
+        elif tag == "option" and self._select and not self._select_chosen:
+            self.fields.append((self._select, at.get("value", "")))
+            self._select_chosen = True
+        elif tag == "button" and at.get("type", "submit") == "submit":
+            self._button, self._button_text = (at.get("name", ""), at.get("value", "")), ""
+
+    def handle_data(self, data: str) -> None:
+        if self._button is not None:
+            self._button_text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "button" and self._button is not None:
+            self.buttons[self._button_text.strip()] = self._button
+            self._button = None
+
+
+def click(page: requests.Response, button: str) -> requests.Response:
+    """Submit the page's form by pressing `button`, without following the redirect."""
+    form = BrowserForm()
+    form.feed(page.text)
+    name, value = form.buttons[button]
+    assert form.method == "post"
+    return requests.post(
+        urljoin(page.url, form.action),
+        data=[*form.fields, (name, value)],
+        allow_redirects=False,
+        timeout=5,
+    )
+
+
+HOSTILE = "a&b<c>d\"e'f </script><script>alert(1)</script> é ♥"
+
+
+def test_a_browser_approves_and_state_and_redirect_uri_survive_html_escaping(sb):
+    redirect_uri = "http://127.0.0.1:8000/pulsoid/callback?next=/x&q='\"<b>"
+    page = requests.get(
+        f"{sb.pulsoid_oauth_url}/authorize",
+        params={
+            "response_type": "code",
+            "client_id": sb.seed.pulsoid_client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "widgets:read",
+            "state": HOSTILE,
+        },
+        timeout=5,
+    )
+    assert page.status_code == 200
+    assert "<script" not in page.text.lower()
+    assert "alert(1)" in html.unescape(page.text)  # shown, escaped, never markup
+    for raw in (HOSTILE, redirect_uri):
+        assert raw not in page.text
+    answer = click(page, "Approve")
+    assert answer.status_code == 302
+    location = answer.headers["Location"]
+    assert location.startswith(redirect_uri + "&")
+    query = parse_qs(urlsplit(location).query)
+    assert query["state"] == [HOSTILE]
+    assert query["next"] == ["/x"]
+    assert re.fullmatch(r"[0-9a-f-]{36}", query["code"][0])
+    assert "<script" not in answer.text.lower()
+    assert "<b>" not in answer.text
+    pair = token_call(
+        sb, grant_type="authorization_code", code=query["code"][0], redirect_uri=redirect_uri
+    )
+    assert pair.status_code == 200
+
+
+def test_a_browser_can_deny_too(sb):
+    answer = click(authorize(sb, state=HOSTILE), "Deny")
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query == {"error": ["access_denied"], "state": [HOSTILE]}
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "javascript:alert(1)",
+        "/relative/callback",
+        "http://127.0.0.1:8000/cb\r\nSet-Cookie: x=1",
+        "http://127.0.0.1:8000/cb#fragment",
+        "http://127.0.0.1:8000/c b",
+    ],
+)
+def test_authorize_refuses_redirect_uris_a_browser_should_not_be_sent_to(sb, redirect_uri):
+    page = requests.get(
+        f"{sb.pulsoid_oauth_url}/authorize",
+        params={
+            "response_type": "code",
+            "client_id": sb.seed.pulsoid_client_id,
+            "redirect_uri": redirect_uri,
+        },
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert page.status_code == 400
+    assert "Location" not in page.headers
+    assert "Set-Cookie" not in page.headers
+
+
+def test_expire_answers_7006_everywhere_and_the_refresh_token_still_works(sb):
+    pair = exchange(sb, approve(sb, scope=" ".join(PULSOID_SCOPES))["code"]).json()
+    access = pair["access_token"]
+    assert access in sb.pulsoid.tokens_of(sb.seed.pulsoid_user_id)
+    sb.pulsoid.expire(access)
+    expired = {"error_code": 7006, "error_message": "token_expired"}
+    for path in ("/token/validate", "/widgets", "/profile", "/data/heart_rate/latest"):
+        answer = po(sb, "GET", path, access)
+        assert (answer.status_code, answer.json()) == (403, expired), path
+    assert access not in sb.pulsoid.tokens_of(sb.seed.pulsoid_user_id)
+    refreshed = token_call(sb, grant_type="refresh_token", refresh_token=pair["refresh_token"])
+    assert refreshed.status_code == 200
+    new = refreshed.json()["access_token"]
+    assert po(sb, "GET", "/widgets", new).status_code == 200
+    assert new in sb.pulsoid.tokens_of(sb.seed.pulsoid_user_id)
+    # The refresh retired the expired token for good: now it is unknown, not just expired.
+    assert po(sb, "GET", "/token/validate", access).json()["error_code"] == 7005
+    assert len(sb.requests_to("POST", "/pulsoid/oauth2/token")) == 2  # exchange and refresh
+
+
+def test_expire_works_on_manual_tokens_and_refuses_unknown_ones(sb):
+    sb.pulsoid.expire(sb.seed.pulsoid_full_token)
+    answer = po(sb, "GET", "/token/validate", sb.seed.pulsoid_full_token)
+    assert (answer.status_code, answer.json()["error_code"]) == (403, 7006)
+    with pytest.raises(KeyError):
+        sb.pulsoid.expire(UNKNOWN_KEY)
+    sb.reset()
+    assert po(sb, "GET", "/token/validate", sb.seed.pulsoid_full_token).status_code == 200
+
+
+def test_tokens_of_lists_a_users_working_access_tokens(sb):
+    seed = sb.seed
+    assert sb.pulsoid.tokens_of(seed.pulsoid_user_id) == [
+        seed.pulsoid_full_token,
+        seed.pulsoid_readonly_token,
+    ]
+    assert sb.pulsoid.tokens_of(seed.pulsoid_nodata_user_id) == [seed.pulsoid_nodata_token]
+    pair = exchange(sb, approve(sb)["code"]).json()
+    assert sb.pulsoid.tokens_of(seed.pulsoid_user_id)[-1] == pair["access_token"]
+    assert pair["refresh_token"] not in sb.pulsoid.tokens_of(seed.pulsoid_user_id)
+    sb.pulsoid.revoke(pair["access_token"])
+    assert pair["access_token"] not in sb.pulsoid.tokens_of(seed.pulsoid_user_id)
+    with pytest.raises(KeyError):
+        sb.pulsoid.tokens_of(UNKNOWN_KEY)
+
+
+def test_token_calls_can_be_counted_from_the_request_log(sb):
+    code = approve(sb)["code"]
+    assert sb.requests_to("POST", "/pulsoid/oauth2/token") == []
+    exchange(sb, code)
+    exchange(sb, code)  # refused, still a call
+    calls = sb.requests_to("POST", "/pulsoid/oauth2/token")
+    assert len(calls) == 2
+    assert calls[0].form["code"] == code
+
+
+# --------------------------------------------------------------------------- Pulsoid: widget viewer
+
+
+def view(sb: Sandbox, widget_id: str, **kwargs) -> requests.Response:
+    """Open the public widget viewer, no token, as OBS would."""
+    return requests.get(f"{sb.pulsoid_viewer_url}{widget_id}", timeout=5, **kwargs)
+
+
+def number(page: requests.Response) -> tuple[str, str | None]:
+    """(the number shown, its colour or None)."""
+    found = re.search(r'<span class="bpm"(?: style="color:([^"]*)")?>([^<]*)</span>', page.text)
+    assert found, page.text
+    return found.group(2), found.group(1)
+
+
+def heart(page: requests.Response) -> str | None:
+    """The heart's style attribute ("" when unstyled), or None when no heart is shown."""
+    found = re.search(r'<span class="heart"(?: style="([^"]*)")?[^>]*>\u2665</span>', page.text)
+    return None if found is None else found.group(1) or ""
+
+
+def test_viewer_url_is_in_the_settings_with_a_trailing_slash(sb):
+    assert sb.pulsoid_viewer_url == f"{sb.url}/pulsoid/widget/view/"
+    assert sb.env()["PULSOID_WIDGET_VIEWER_URL"] == sb.pulsoid_viewer_url
+
+
+def test_the_viewer_shows_the_owners_latest_bpm_styled_by_the_widget(sb):
+    sb.pulsoid.add_heart_rate(sb.seed.pulsoid_user_id, 72)
+    page = view(sb, sb.seed.pulsoid_widget_ids[0])
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=UTF-8"
+    assert '<meta http-equiv="refresh" content="2">' in page.text
+    assert number(page) == ("72", "#4caf50")
+    assert '<span class="unit">BPM</span>' in page.text
+    assert heart(page) == "color:#ff3b5c"
+    assert 'style="font-family:&quot;Roboto&quot;, sans-serif"' in page.text
+    assert page.text.index("\u2665") < page.text.index(">72<")
+    # Public: no token needed, and a bad one changes nothing.
+    bogus = view(sb, sb.seed.pulsoid_widget_ids[0], headers={"Authorization": "Bearer nope"})
+    assert number(bogus) == ("72", "#4caf50")
+
+
+def test_the_viewer_page_is_self_contained_without_any_script(sb):
+    page = view(sb, sb.seed.pulsoid_widget_ids[0])
+    text = page.text.lower()
+    for forbidden in (
+        "<script",
+        "javascript:",
+        "src=",
+        "href=",
+        "http:",
+        "https:",
+        "url(",
+        "@import",
+    ):
+        assert forbidden not in text, forbidden
+    assert re.search(r"\bon[a-z]+=", text) is None
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src" not in policy  # falls back to 'none'
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_the_viewer_follows_new_readings_and_configuration_changes(sb):
+    widget_id = sb.seed.pulsoid_widget_ids[0]
+    sb.pulsoid.add_heart_rate(sb.seed.pulsoid_user_id, 72)
+    assert number(view(sb, widget_id))[0] == "72"
+    sb.pulsoid.add_heart_rate(sb.seed.pulsoid_user_id, 131)
+    assert number(view(sb, widget_id)) == ("131", "#ff9800")
+    changed = po(
+        sb,
+        "POST",
+        f"/widgets/{widget_id}",
+        sb.seed.pulsoid_full_token,
+        json={"configuration": {"heartEnabled": True, "ranges": []}},
+    )
+    assert changed.status_code == 200
+    page = view(sb, widget_id)
+    assert number(page) == ("131", None)
+    assert heart(page) == ""
+    assert "font-family" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("bpm", "color"),
+    [
+        (0, "#4caf50"),
+        (99, "#4caf50"),
+        (100, "#ff9800"),
+        (149, "#ff9800"),
+        (150, "#f44336"),
+        (250, "#f44336"),  # the top edge of the last zone still counts
+        (251, None),  # above every zone: the default colour
+    ],
+)
+def test_the_number_takes_the_colour_of_the_zone_holding_the_bpm(sb, bpm, color):
+    sb.pulsoid.add_heart_rate(sb.seed.pulsoid_user_id, bpm)
+    assert number(view(sb, sb.seed.pulsoid_widget_ids[0])) == (str(bpm), color)
+
+
+def test_the_heart_is_shown_only_when_enabled(sb):
+    user = sb.seed.pulsoid_user_id
+    sb.pulsoid.add_heart_rate(user, 80)
+    minimal = view(sb, sb.seed.pulsoid_widget_ids[1])  # heartEnabled false
+    assert heart(minimal) is None
+    assert "\u2665" not in minimal.text
+    assert number(minimal) == ("80", None)
+    for configuration, shown in (
+        ({}, None),
+        ({"heartEnabled": "true"}, None),
+        ({"heartEnabled": True}, ""),
+        ({"heartEnabled": True, "heartColor": "rgb(255, 0, 0)"}, "color:rgb(255, 0, 0)"),
+    ):
+        widget = sb.pulsoid.add_widget(user, "Heart", configuration)
+        assert heart(view(sb, widget["id"])) == shown, configuration
+
+
+@pytest.mark.parametrize(
+    ("font", "family"),
+    [
+        ("Open Sans", "&quot;Open Sans&quot;, sans-serif"),
+        ("Fira Code, monospace", "&quot;Fira Code&quot;, monospace, sans-serif"),
+        ("Roboto, sans-serif", "&quot;Roboto&quot;, sans-serif"),
+    ],
+)
+def test_fonts_are_quoted_family_names_with_a_fallback(sb, font, family):
+    widget = sb.pulsoid.add_widget(sb.seed.pulsoid_user_id, "Font", {"font": font})
+    assert f'style="font-family:{family}"' in view(sb, widget["id"]).text
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "</style><script>alert(1)</script>",
+        "red;}</style><script>alert(1)</script><style>",
+        '"><script>alert(1)</script>',
+        "red; background:url(https://evil.example/x.png)",
+        "url(javascript:alert(1))",
+        "expression(alert(1))",
+        'Roboto"; color: red; x:"',
+        "red\n</span><img src=x onerror=alert(1)>",
+        "&lt;script&gt;",
+        "rgb(1,2,3)</style>",
+        ["red"],
+        12,
+    ],
+)
+def test_hostile_configuration_values_are_ignored_never_rendered(sb, hostile):
+    user = sb.seed.pulsoid_user_id
+    sb.pulsoid.add_heart_rate(user, 72)
+    widget = sb.pulsoid.add_widget(
+        user,
+        "<script>alert('name')</script>",
+        {
+            "heartEnabled": True,
+            "heartColor": hostile,
+            "font": hostile,
+            "ranges": [{"from": 0, "to": 200, "color": hostile}, {"from": "0", "to": {}}],
+        },
+    )
+    page = view(sb, widget["id"])
+    assert page.status_code == 200
+    title = "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt; - Pulsoid widget"
+    assert f"<title>{title}</title>" in page.text
+    body = page.text.split("<body>", 1)[1].lower()
+    for forbidden in ("script", "<img", "onerror", "url(", "expression", "evil", "alert", "&lt;"):
+        assert forbidden not in body, forbidden
+    assert number(page) == ("72", None)
+    assert heart(page) == ""
+    assert "font-family" not in page.text
+    assert page.text.count("<style>") == 1
+    assert page.text.count("</style>") == 1
+
+
+def test_unknown_widget_is_a_404_page(sb):
+    for widget_id in (UNKNOWN_KEY, "", "%3Cscript%3E"):
+        page = view(sb, widget_id)
+        assert page.status_code == 404
+        assert page.headers["Content-Type"].startswith("text/html")
+        assert "Widget not found" in page.text
+        assert "<script" not in page.text.lower()
+
+
+def test_the_viewer_shows_dashes_until_the_owner_has_data(sb):
+    widget = sb.pulsoid.add_widget(
+        sb.seed.pulsoid_nodata_user_id, "Quiet", {"heartEnabled": True, "heartColor": "red"}
+    )
+    page = view(sb, widget["id"])
+    assert page.status_code == 200
+    assert number(page) == ("--", None)
+    assert heart(page) == "color:red"
+    assert '<meta http-equiv="refresh" content="2">' in page.text
+    sb.pulsoid.add_heart_rate(sb.seed.pulsoid_nodata_user_id, 64)
+    assert number(view(sb, widget["id"]))[0] == "64"
+
+
+def test_the_viewer_answers_get_and_head_only(sb):
+    url = f"{sb.pulsoid_viewer_url}{sb.seed.pulsoid_widget_ids[0]}"
+    assert requests.head(url, timeout=5).status_code == 200
+    refused = requests.post(url, timeout=5)
+    assert refused.status_code == 405
+    assert refused.headers["Allow"] == "GET, HEAD"
+
+
 # --------------------------------------------------------------------------- faults
 
 
@@ -1113,8 +1500,16 @@ def test_the_management_command_serves_and_prints_urls_tokens_and_settings():
         if process.poll() is None:
             process.kill()
     output += rest
-    for name in ("PULSETRACKER_API_URL", "PULSOID_API_URL", "PULSOID_OAUTH_URL"):
+    for name in (
+        "PULSETRACKER_API_URL",
+        "PULSOID_API_URL",
+        "PULSOID_OAUTH_URL",
+        "PULSOID_WIDGET_VIEWER_URL",
+    ):
         assert f"export {name}={base.group(1)}" in output
+    viewer = f"{base.group(1)}/pulsoid/widget/view/"
+    assert f"export PULSOID_WIDGET_VIEWER_URL={viewer}\n" in output
+    assert f"{viewer}{Sandbox().seed.pulsoid_widget_ids[0]}" in output
     seed = Sandbox().seed
     for token in (seed.pulsetracker_free_token, seed.pulsoid_readonly_token, "sandbox-secret"):
         assert token in output

@@ -9,6 +9,7 @@ the docs disagree with each other are switchable through the attributes of `Puls
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
+from urllib.parse import urlsplit
 
 from .seed import PULSOID_SCOPES, SEED
 from .web import RecordedRequest, Response, Router, json_response
@@ -228,6 +230,26 @@ class PulsoidApi:
             if grant is not None and grant.access_token:
                 self._tokens.pop(grant.access_token, None)
 
+    def expire(self, token: str) -> None:
+        """Make an access token expired as of now (7006 from every endpoint) while its refresh
+        token keeps working, so a client can refresh. KeyError for an unknown access token."""
+        with self._lock:
+            found = self._tokens.get(token)
+            if found is None:
+                raise KeyError(f"no Pulsoid access token {token!r}")
+            found.expires_at = min(found.expires_at, time.time())
+
+    def tokens_of(self, user_id: str) -> list[str]:
+        """The user's access tokens that work now (not expired, not revoked), oldest first."""
+        with self._lock:
+            self._require_user(user_id)
+            now = time.time()
+            return [
+                token.value
+                for token in self._tokens.values()
+                if token.user_id == user_id and token.expires_at > now
+            ]
+
     def add_heart_rate(self, user_id: str, bpm: int, measured_at_ms: int | None = None) -> None:
         """Record a heart-rate sample (now unless `measured_at_ms`, Unix milliseconds)."""
         with self._lock:
@@ -262,6 +284,17 @@ class PulsoidApi:
             self._require_user(user_id).widgets.append(widget)
             return widget.as_json()
 
+    def widget_view(self, widget_id: str) -> tuple[str, dict[str, Any], int | None] | None:
+        """What the public viewer shows for a widget: (name, configuration, the owner's latest
+        bpm or None without data); None for an unknown widget. Needs no token."""
+        with self._lock:
+            for user in self._users.values():
+                for widget in user.widgets:
+                    if widget.id == widget_id:
+                        bpm = user.heart_rates[-1][1] if user.heart_rates else None
+                        return widget.name, copy.deepcopy(widget.configuration), bpm
+            return None
+
     def register_client(
         self, client_id: str, client_secret: str, redirect_uris: Iterable[str] | None = None
     ) -> None:
@@ -291,6 +324,8 @@ class PulsoidApi:
                 raise OAuthError(400, "invalid_client", "unknown client_id")
             if not redirect_uri:
                 raise OAuthError(400, "invalid_request", "redirect_uri is required")
+            if not _is_absolute_http_uri(redirect_uri):
+                raise OAuthError(400, "invalid_request", "redirect_uri must be an http(s) URL")
             if client.redirect_uris is not None and redirect_uri not in client.redirect_uris:
                 raise OAuthError(400, "invalid_request", "redirect_uri is not registered")
             return client
@@ -562,6 +597,15 @@ def _bearer_value(req: RecordedRequest) -> str | None:
     if scheme.lower() != "bearer" or not value or " " in value:
         return None
     return value
+
+
+def _is_absolute_http_uri(uri: str) -> bool:
+    """An absolute http(s) URI of printable ASCII (RFC 6749 3.1.2): nothing that could split
+    the Location header or run as `javascript:` in a browser."""
+    if not re.fullmatch(r"[\x21-\x7e]+", uri):
+        return False
+    parts = urlsplit(uri)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and "#" not in uri
 
 
 def _json_object(req: RecordedRequest) -> dict[str, Any]:

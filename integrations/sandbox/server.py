@@ -7,6 +7,7 @@ import logging
 import math
 import socket
 import threading
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -15,6 +16,7 @@ from .faults import TIMEOUT_SECONDS, Fault, FaultBook
 from .pulsetracker import PulsetrackerApi
 from .pulsoid import PulsoidApi
 from .pulsoid_oauth import PulsoidOAuth
+from .pulsoid_viewer import PulsoidWidgetViewer
 from .seed import SEED, Seed
 from .web import RecordedRequest, Response, html_response, json_response
 
@@ -23,6 +25,7 @@ log = logging.getLogger("integrations.sandbox")
 PULSETRACKER_PREFIX = "/pulsetracker"
 PULSOID_API_PREFIX = "/pulsoid/api/v1"
 PULSOID_OAUTH_PREFIX = "/pulsoid/oauth2"
+PULSOID_VIEWER_PREFIX = "/pulsoid/widget/view"
 #: How many pieces a `slow_body` fault cuts the body into, at most.
 SLOW_BODY_PIECES = 50
 #: A connection silent for this long is dropped, so a stalled client cannot pin a thread.
@@ -53,6 +56,7 @@ class Sandbox:
         #: The fake Pulsoid API and the grants behind its OAuth pages.
         self.pulsoid = PulsoidApi(self._lock)
         self._pulsoid_oauth = PulsoidOAuth(self.pulsoid)
+        self._pulsoid_viewer = PulsoidWidgetViewer(self.pulsoid)
         #: The seeded users, tokens and client (constants, the same every run).
         self.seed: Seed = SEED
         self._url = ""
@@ -140,6 +144,11 @@ class Sandbox:
         """Stands in for `https://dev.pulsoid.net/oauth2/revoke`."""
         return f"{self.url}{PULSOID_OAUTH_PREFIX}/revoke"
 
+    @property
+    def pulsoid_viewer_url(self) -> str:
+        """Stands in for `https://pulsoid.net/widget/view/` (append a widget id; no auth)."""
+        return f"{self.url}{PULSOID_VIEWER_PREFIX}/"
+
     def env(self) -> dict[str, str]:
         """The settings that point the portal at this sandbox."""
         return {
@@ -147,6 +156,7 @@ class Sandbox:
             "PULSOID_API_URL": self.pulsoid_api_url,
             "PULSOID_OAUTH_URL": self.pulsoid_oauth_url,
             "PULSOID_REVOKE_URL": self.pulsoid_revoke_url,
+            "PULSOID_WIDGET_VIEWER_URL": self.pulsoid_viewer_url,
         }
 
     # ----------------------------------------------------------------- request log
@@ -222,19 +232,21 @@ class Sandbox:
             return self.pulsoid.handle(request, path[len(PULSOID_API_PREFIX) :])
         if _below(path, PULSOID_OAUTH_PREFIX):
             return self._pulsoid_oauth.handle(request, path[len(PULSOID_OAUTH_PREFIX) :])
+        if _below(path, PULSOID_VIEWER_PREFIX):
+            return self._pulsoid_viewer.handle(request, path[len(PULSOID_VIEWER_PREFIX) :])
         if path == "/" and request.method in ("GET", "HEAD"):
             return html_response(200, self._index_html())
         return json_response(
             404,
             {
                 "message": "Not found: the sandbox serves /pulsetracker/api, "
-                "/pulsoid/api/v1 and /pulsoid/oauth2."
+                "/pulsoid/api/v1, /pulsoid/oauth2 and /pulsoid/widget/view."
             },
         )
 
     def _index_html(self) -> str:
         rows = "".join(
-            f"<tr><th>{name}</th><td><code>{value}</code></td></tr>"
+            f"<tr><th>{escape(name)}</th><td><code>{escape(value)}</code></td></tr>"
             for name, value in self.env().items()
         )
         return (

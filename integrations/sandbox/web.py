@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -79,12 +80,14 @@ def html_response(status: int, html: str, *, headers: dict[str, str] | None = No
 
 
 def redirect(location: str, *, status: int = 302) -> Response:
-    """A redirect with the small HTML body frameworks send along."""
+    """A redirect with the small HTML body frameworks send along (the location HTML-escaped,
+    as Symfony's `htmlspecialchars` does)."""
+    shown = escape(location, quote=True)
     page = (
         '<!DOCTYPE html>\n<html><head><meta charset="UTF-8" />'
-        f'<meta http-equiv="refresh" content="0;url=\'{location}\'" />'
-        f"<title>Redirecting to {location}</title></head>"
-        f"<body>Redirecting to {location}.</body></html>"
+        f'<meta http-equiv="refresh" content="0;url=\'{shown}\'" />'
+        f"<title>Redirecting to {shown}</title></head>"
+        f"<body>Redirecting to {shown}.</body></html>"
     )
     return html_response(status, page, headers={"Location": location})
 

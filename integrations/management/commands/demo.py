@@ -39,6 +39,9 @@ class Command(BaseCommand):
         sandbox = Sandbox().start("127.0.0.1", options["sandbox_port"])
         for name, value in sandbox.env().items():
             setattr(settings, name, value)
+        # The sandbox's OAuth client, so "Connect with Pulsoid" works in the demo too.
+        settings.PULSOID_CLIENT_ID = sandbox.seed.pulsoid_client_id
+        settings.PULSOID_CLIENT_SECRET = sandbox.seed.pulsoid_client_secret
         try:
             self._prepare(sandbox)
             self.stdout.write(self.style.SUCCESS("Demo ready."))

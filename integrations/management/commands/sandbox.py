@@ -62,6 +62,11 @@ class Command(BaseCommand):
             f"{seed.pulsoid_client_secret}"
         )
         out.write("")
+        out.write("Pulsoid widget viewer (public, paste into OBS):")
+        viewer = sandbox.pulsoid_viewer_url
+        out.write(f"  Stream overlay                 {viewer}{seed.pulsoid_widget_ids[0]}")
+        out.write(f"  Minimal                        {viewer}{seed.pulsoid_widget_ids[1]}")
+        out.write("")
         # Piped output (make demo | tee) should show the tokens now, not at exit.
         out.flush()
 
