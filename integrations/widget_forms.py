@@ -160,6 +160,18 @@ class WidgetEditor:
         zones_ok = self.zones.is_valid()
         return form_ok and zones_ok
 
+    def configuration_valid(self) -> bool:
+        """Whether the configuration parts parse (the name may still be missing)."""
+        self.is_valid()
+        return set(self.form.errors) <= {"name"} and self.zones.is_valid()
+
+    def quiet_about_name(self) -> WidgetEditor:
+        """While editing, an empty name is not an error yet: saving will say so."""
+        self.is_valid()
+        if not self.data.get("name", "").strip():
+            self.form.errors.pop("name", None)
+        return self
+
     def fields_configuration(self) -> dict[str, Any]:
         """The JSON's configuration with the form's known keys written over it (after is_valid)."""
         configuration = dict(self.form.cleaned_data["advanced"])
@@ -209,11 +221,10 @@ def synced_editor(
         try:
             configuration = parse_configuration(data.get("advanced", ""))
         except ValidationError:
-            editor.is_valid()
-            return editor
-        return WidgetEditor(data_for(name, configuration), **options)
-    if not editor.is_valid():
-        return editor
+            return editor.quiet_about_name()
+        return WidgetEditor(data_for(name, configuration), **options).quiet_about_name().quiet_about_name()
+    if not editor.configuration_valid():
+        return editor.quiet_about_name()
     configuration = editor.fields_configuration()
     zones = list(configuration.get("ranges", []))
     if op == "add-zone" and len(zones) < MAX_ZONES:
@@ -227,4 +238,4 @@ def synced_editor(
         configuration["ranges"] = zones
     else:
         configuration.pop("ranges", None)
-    return WidgetEditor(data_for(name, configuration), **options)
+    return WidgetEditor(data_for(name, configuration), **options).quiet_about_name()
