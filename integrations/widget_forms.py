@@ -77,11 +77,16 @@ ZoneFormSet = formset_factory(ZoneForm, extra=0, max_num=MAX_ZONES, validate_max
 
 
 def _sync_on_change(form: forms.Form, sync_url: str) -> None:
-    """Each input posts the whole form to the sync view when it changes (htmx)."""
+    """Each input posts the whole form to the sync view when it changes (htmx).
+
+    The form carries `hx-sync="this:replace"`: a newer change (or an Add zone click) replaces a
+    sync still in flight, and since every request sends the whole form nothing is lost.
+    """
     if not sync_url:
         return
-    for field in form.fields.values():
-        if not isinstance(field.widget, forms.HiddenInput):
+    for name, field in form.fields.items():
+        # The name is not part of the configuration, so editing it needs no sync.
+        if name != "name" and not isinstance(field.widget, forms.HiddenInput):
             field.widget.attrs.update({"hx-post": sync_url, "hx-trigger": "change"})
 
 
@@ -222,7 +227,7 @@ def synced_editor(
             configuration = parse_configuration(data.get("advanced", ""))
         except ValidationError:
             return editor.quiet_about_name()
-        return WidgetEditor(data_for(name, configuration), **options).quiet_about_name().quiet_about_name()
+        return WidgetEditor(data_for(name, configuration), **options).quiet_about_name()
     if not editor.configuration_valid():
         return editor.quiet_about_name()
     configuration = editor.fields_configuration()

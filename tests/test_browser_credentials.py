@@ -29,11 +29,11 @@ def test_sign_up_and_link_one_token_of_each_kind_and_see_both_healthy(
 
     # A wrong token first: refused inline, label kept, token field empty again.
     page.get_by_label("Service").select_option("pulsetracker")
-    page.get_by_label("Label").fill("Fleet")
+    page.locator("#id_label").fill("Fleet")
     page.get_by_role("textbox", name="Token:").fill("9|" + "n" * 40)
     page.get_by_role("button", name="Check and link").click()
     expect(page.get_by_test_id("token-errors")).to_contain_text("rejected the token")
-    expect(page.get_by_label("Label")).to_have_value("Fleet")
+    expect(page.locator("#id_label")).to_have_value("Fleet")
     expect(page.get_by_role("textbox", name="Token:")).to_have_value("")
 
     page.get_by_role("textbox", name="Token:").fill(seed.pulsetracker_paid_token)
@@ -41,7 +41,7 @@ def test_sign_up_and_link_one_token_of_each_kind_and_see_both_healthy(
     expect(page.get_by_test_id("notice")).to_contain_text("Linked “Fleet”")
 
     page.get_by_label("Service").select_option("pulsoid")
-    page.get_by_label("Label").fill("Streamer")
+    page.locator("#id_label").fill("Streamer")
     page.get_by_role("textbox", name="Token:").fill(seed.pulsoid_full_token)
     page.get_by_role("button", name="Check and link").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Linked “Streamer”")

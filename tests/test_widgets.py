@@ -369,8 +369,10 @@ def test_credentials_page_shows_pulsoid_scopes_missing_features_channel_and_expi
     readonly_row = page[page.index(f'id="credential-{readonly_credential.pk}"') :]
     readonly_row = readonly_row[: readonly_row.index("</tr>")]
     assert (
-        "Missing <code>widgets:update</code>: disables creating and reconfiguring widgets" in readonly_row
+        "Missing <code>widgets:update</code>: disables creating and reconfiguring widgets"
+        in readonly_row
     )
     assert (
-        "Missing <code>data:heart_rate:read</code>: disables the live heart-rate preview" in readonly_row
+        "Missing <code>data:heart_rate:read</code>: disables the live heart-rate preview"
+        in readonly_row
     )
