@@ -4,6 +4,25 @@ from __future__ import annotations
 
 from accounts.models import Activity, Credential, Team, User
 
+# Every action the portal records, for the activity page's filter.
+ACTIONS = (
+    "member joined",
+    "member left",
+    "member removed",
+    "role changed",
+    "invitation sent",
+    "invitation revoked",
+    "credential linked",
+    "credential replaced",
+    "credential checked",
+    "credential refreshed",
+    "credential unlinked",
+    "app created",
+    "app renamed",
+    "widget created",
+    "widget updated",
+)
+
 
 def record(
     team: Team,

@@ -43,6 +43,7 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     name = models.CharField("name", max_length=150, blank=True)
+    last_active_at = models.DateTimeField("last active", null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -98,6 +99,45 @@ class Membership(models.Model):
 
 # Beyond this, an expiry is a formality (manual Pulsoid tokens report roughly twenty years).
 LONG_LIVED = timedelta(days=5 * 365)
+
+
+class Invitation(models.Model):
+    """A single-use link that brings one person into a team with a role.
+
+    Only a hash of the link's secret is stored: the link is shown once to the owner who sent it.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.team} as {self.role}"
+
+    @property
+    def state(self) -> str:
+        """pending, accepted, revoked or expired."""
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
 
 
 class Service(models.TextChoices):
@@ -196,7 +236,11 @@ class Activity(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "activity"
-        indexes = [models.Index(fields=["team", "-id"], name="activity_team_newest")]
+        indexes = [
+            models.Index(fields=["team", "-id"], name="activity_team_newest"),
+            models.Index(fields=["team", "actor", "-id"], name="activity_team_actor_newest"),
+            models.Index(fields=["team", "action", "-id"], name="activity_team_action_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.action}"

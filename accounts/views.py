@@ -14,8 +14,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import create_team, switch_team
+from accounts import team
+from accounts.access import SESSION_TEAM_KEY, create_team, switch_team
 from accounts.forms import LoginForm, SignupForm, TeamForm
+from accounts.views_team import SESSION_INVITATION, pending_invitation
 from portal.htmx import PortalRequest
 
 
@@ -23,19 +25,29 @@ from portal.htmx import PortalRequest
 @require_http_methods(["GET", "POST"])
 def signup(request: PortalRequest) -> HttpResponse:
     """Open sign-up: the person's first team is created with them as its owner."""
-    if not settings.PORTAL_OPEN_SIGNUP:
+    invitation = pending_invitation(request)
+    if not settings.PORTAL_OPEN_SIGNUP and invitation is None:
         raise Http404("Sign-up is closed on this portal; ask an owner for an invitation.")
     if request.user.is_authenticated:
         return redirect("home")
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST or None, invitation=invitation)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        if invitation is not None:
+            membership = team.accept(invitation, user)
+            request.session.pop(SESSION_INVITATION, None)
+            request.session[SESSION_TEAM_KEY] = membership.team_id
+            messages.success(
+                request,
+                f"Welcome to {membership.team}! You are a {membership.get_role_display().lower()}.",
+            )
+            return redirect("credentials")
         team_name = form.cleaned_data["team_name"].strip() or f"{user}'s team"
         create_team(user, team_name)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome! You own the team “{team_name}”.")
         return redirect("credentials")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "accounts/signup.html", {"form": form, "invitation": invitation})
 
 
 class LoginView(auth_views.LoginView):
@@ -44,7 +56,8 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
-        return {**super().get_context_data(**kwargs), "open_signup": settings.PORTAL_OPEN_SIGNUP}
+        open_signup = settings.PORTAL_OPEN_SIGNUP or pending_invitation(self.request) is not None
+        return {**super().get_context_data(**kwargs), "open_signup": open_signup}
 
 
 class LogoutView(auth_views.LogoutView):

@@ -18,7 +18,6 @@ urlpatterns = [
         views_credentials.credential_unlink,
         name="credential-unlink",
     ),
-    path("activity/", views_credentials.activity_list, name="activity"),
     path("apps/", views_apps.apps_home, name="apps"),
     path("apps/<int:cid>/", views_apps.app_list, name="app-list"),
     path("apps/<int:cid>/create/", views_apps.app_create, name="app-create"),

@@ -10,18 +10,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import sudo
 from accounts.access import Action, team_object_or_404, team_view
 from accounts.crypto import Secret
-from accounts.models import Activity, Credential, Health
+from accounts.models import Credential, Health
+from accounts.team import departed_linkers
 from integrations import credentials as service
 from integrations.forms import LinkCredentialForm, ReplaceTokenForm
 from portal.htmx import PortalRequest, render_screen
 
-ACTIVITY_PAGE_SIZE = 50
-
 
 def _credentials_context(request: PortalRequest, form: LinkCredentialForm | None = None, **extra):
     return {
+        "needs_sudo": not sudo.active(request),
+        "departed": departed_linkers(request.team),
         "credentials": Credential.objects.filter(team=request.team).select_related(
             "linked_by", "last_used_by"
         ),
@@ -43,7 +45,7 @@ def credential_list(request: PortalRequest) -> HttpResponse:
 
 
 @never_cache
-@sensitive_post_parameters("token")
+@sensitive_post_parameters("token", sudo.FIELD)
 @require_POST
 @login_required
 @team_view(Action.MANAGE_CREDENTIALS)
@@ -51,6 +53,10 @@ def credential_link(request: PortalRequest) -> HttpResponse:
     """Check the token upstream, then save it; a rejected token is not saved."""
     form = LinkCredentialForm(request.POST, team=request.team)
     notice = None
+    sudo_error = sudo.confirm(request) if form.is_valid() else ""
+    if sudo_error:
+        context = _credentials_context(request, form, sudo_error=sudo_error)
+        return render_screen(request, "credentials.html", "credentials-panel", context)
     if form.is_valid():
         data = form.cleaned_data
         credential, result = service.link(
@@ -93,55 +99,49 @@ def credential_check(request: PortalRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
-@sensitive_post_parameters("token")
+@sensitive_post_parameters("token", sudo.FIELD)
 @require_http_methods(["GET", "POST"])
 @login_required
 @team_view(Action.MANAGE_CREDENTIALS)
 def credential_replace(request: PortalRequest, pk: int) -> HttpResponse:
     credential = team_object_or_404(Credential, request, pk=pk)
     form = ReplaceTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    sudo_error = sudo.confirm(request) if request.method == "POST" and form.is_valid() else ""
+    if request.method == "POST" and form.is_valid() and not sudo_error:
         result = service.replace(credential, request.user, Secret(form.cleaned_data["token"]))
         if result.accepted:
             messages.success(request, f"Replaced the token of “{credential.label}”.")
             return redirect("credentials")
         # The token input never renders its value, so the bound form is safe to show again.
         form.add_error("token", _refusal(result))
-    return render(request, "credential_replace.html", {"credential": credential, "form": form})
+    context = {
+        "credential": credential,
+        "form": form,
+        "needs_sudo": not sudo.active(request),
+        "sudo_error": sudo_error,
+    }
+    return render(request, "credential_replace.html", context)
 
 
 @never_cache
+@sensitive_post_parameters(sudo.FIELD)
 @require_http_methods(["GET", "POST"])
 @login_required
 @team_view(Action.MANAGE_CREDENTIALS)
 def credential_unlink(request: PortalRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST unlinks."""
     credential = team_object_or_404(Credential, request, pk=pk)
-    if request.method == "POST":
+    sudo_error = sudo.confirm(request) if request.method == "POST" else ""
+    if request.method == "POST" and not sudo_error:
         label = credential.label
         warning = service.unlink(credential, request.user)
         messages.success(request, f"Unlinked “{label}”. The portal no longer holds its token.")
         if warning:
             messages.warning(request, warning)
         return redirect("credentials")
-    return render(request, "credential_unlink.html", {"credential": credential})
-
-
-@require_GET
-@login_required
-@team_view(Action.MANAGE_CREDENTIALS)
-def activity_list(request: PortalRequest) -> HttpResponse:
-    """The team's activity, newest first, paged by id (keyset) so deep pages stay fast."""
-    entries = Activity.objects.filter(team=request.team).order_by("-id")
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        entries = entries.filter(id__lt=int(before))
-    page = list(entries[: ACTIVITY_PAGE_SIZE + 1])
-    more = len(page) > ACTIVITY_PAGE_SIZE
-    page = page[:ACTIVITY_PAGE_SIZE]
     context = {
-        "entries": page,
-        "next_before": page[-1].id if more and page else None,
-        "first_page": not before,
+        "credential": credential,
+        "needs_sudo": not sudo.active(request),
+        "sudo_error": sudo_error,
     }
-    return render_screen(request, "activity.html", "activity-table", context)
+    return render(request, "credential_unlink.html", context)

@@ -2,7 +2,9 @@
 
 from collections.abc import Callable
 
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from portal.views import healthz
 
@@ -41,4 +43,23 @@ class HtmxRedirectMiddleware:
             redirect = HttpResponse(status=204)
             redirect["HX-Redirect"] = response["Location"]
             return redirect
+        return response
+
+
+class LastActiveMiddleware:
+    """Note when a signed-in person was last seen, at most once every few minutes."""
+
+    EVERY_SECONDS = 300
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = timezone.now()
+            seen = user.last_active_at
+            if seen is None or (now - seen).total_seconds() > self.EVERY_SECONDS:
+                get_user_model().objects.filter(pk=user.pk).update(last_active_at=now)
         return response

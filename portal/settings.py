@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.HtmxRedirectMiddleware",
+    "portal.middleware.LastActiveMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -160,6 +161,22 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "credentials"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Sensitive actions ask for the password again when it was not entered within this time.
+PORTAL_SUDO_SECONDS = int(os.environ.get("PORTAL_SUDO_SECONDS", "600"))
+# How long an invitation link works.
+PORTAL_INVITATION_DAYS = int(os.environ.get("PORTAL_INVITATION_DAYS", "7"))
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
 # Off for private installs: only people invited by an owner (or made by an operator) get in.
 PORTAL_OPEN_SIGNUP = env_bool("PORTAL_OPEN_SIGNUP", default=True)
 AUTH_PASSWORD_VALIDATORS = [

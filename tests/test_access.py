@@ -17,7 +17,7 @@ VIEWS = [
     ("credential-replace", "post", True, "admin"),
     ("credential-unlink", "get", True, "admin"),
     ("credential-unlink", "post", True, "admin"),
-    ("activity", "get", False, "admin"),
+    ("accounts:activity", "get", False, "admin"),
 ]
 
 

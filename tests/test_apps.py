@@ -501,7 +501,7 @@ def test_upstream_names_full_of_html_and_template_syntax_stay_plain_text(
         rename(
             client, pulsetracker_credential, app["key"], NASTY + "!", original=NASTY
         ).content.decode(),
-        client.get(reverse("activity")).content.decode(),
+        client.get(reverse("accounts:activity")).content.decode(),
     ]
     for page in pages:
         assert "<script>alert" not in page

@@ -57,7 +57,7 @@ def test_a_linked_token_is_absent_from_every_response_log_session_cache_and_the_
         responses.append(client.get(reverse("credential-replace", args=[credential.pk])))
         responses.append(client.get(reverse("credential-unlink", args=[credential.pk])))
     responses.append(client.get(reverse("credentials")))
-    responses.append(client.get(reverse("activity")))
+    responses.append(client.get(reverse("accounts:activity")))
 
     admin = User.objects.create_superuser("operator@secret.test", "Pw-for-operators-77")
     client.force_login(admin)

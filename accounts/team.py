@@ -1,0 +1,152 @@
+"""Running a team: invitations, roles, removal and leaving, each written to the activity log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import activity
+from accounts.models import Credential, Invitation, Membership, Role, Team, User
+
+
+class TeamRuleBroken(Exception):
+    """An action that would leave the team without an owner, or similar; `message` says why."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def invite(
+    team: Team, by: User, email: str, role: str, link_for: Callable[[str], str]
+) -> tuple[Invitation, str]:
+    """Create an invitation and return it with its link (shown once; mailed when configured)."""
+    secret = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        team=team,
+        email=email.strip().lower(),
+        role=role,
+        token_hash=_hash(secret),
+        created_by=by,
+        expires_at=timezone.now() + timedelta(days=settings.PORTAL_INVITATION_DAYS),
+    )
+    link = link_for(secret)
+    send_mail(
+        subject=f"You are invited to {team.name} on the Pulse team portal",
+        message=(
+            f"{by} invited you to join “{team.name}” as {invitation.get_role_display()}.\n\n"
+            f"Open this link to join (it works once, until {invitation.expires_at:%d %b %Y}):\n"
+            f"{link}\n"
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+        fail_silently=True,
+    )
+    activity.record(
+        team, by, "invitation sent", target=invitation.email, detail=f"as {invitation.role}"
+    )
+    return invitation, link
+
+
+def find_invitation(secret: str) -> Invitation | None:
+    return Invitation.objects.select_related("team").filter(token_hash=_hash(secret)).first()
+
+
+def revoke_invitation(invitation: Invitation, by: User) -> None:
+    if invitation.state != "pending":
+        raise TeamRuleBroken(f"This invitation is already {invitation.state}.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    activity.record(invitation.team, by, "invitation revoked", target=invitation.email)
+
+
+def accept(invitation: Invitation, user: User) -> Membership:
+    """Join the team with the invited role; the invitation is used up."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.state != "pending":
+            raise TeamRuleBroken(f"This invitation is {invitation.state}; ask for a new one.")
+        if invitation.email != user.email.lower():
+            raise TeamRuleBroken(
+                f"This invitation was sent to {invitation.email}, but you are logged in as "
+                f"{user.email}. Log out and open the link again with the invited account."
+            )
+        if Membership.objects.filter(team=invitation.team, user=user).exists():
+            raise TeamRuleBroken(f"You are already in {invitation.team}.")
+        membership = Membership.objects.create(
+            team=invitation.team, user=user, role=invitation.role
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        activity.record(
+            invitation.team,
+            user,
+            "member joined",
+            target=user.email,
+            detail=f"as {membership.role}",
+        )
+    return membership
+
+
+def _owners(team: Team) -> int:
+    return Membership.objects.filter(team=team, role=Role.OWNER).count()
+
+
+def change_role(membership: Membership, role: str, by: User) -> None:
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update()
+            .select_related("team", "user")
+            .get(pk=membership.pk)
+        )
+        if membership.role == Role.OWNER and role != Role.OWNER and _owners(membership.team) == 1:
+            raise TeamRuleBroken("The last owner cannot be demoted: make someone else owner first.")
+        old = membership.role
+        if old == role:
+            return
+        membership.role = role
+        membership.save(update_fields=["role"])
+        activity.record(
+            membership.team,
+            by,
+            "role changed",
+            target=membership.user.email,
+            detail=f"{old} → {role}",
+        )
+
+
+def remove(membership: Membership, by: User) -> None:
+    """Take someone out of the team; it takes effect on their very next request."""
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update()
+            .select_related("team", "user")
+            .get(pk=membership.pk)
+        )
+        if membership.role == Role.OWNER and _owners(membership.team) == 1:
+            raise TeamRuleBroken("The last owner cannot be removed.")
+        membership.delete()
+        action = "member left" if membership.user_id == by.pk else "member removed"
+        activity.record(membership.team, by, action, target=membership.user.email)
+
+
+def departed_linkers(team: Team) -> set[int]:
+    """Ids of the team's credentials linked by someone no longer in it (to flag for replacing)."""
+    members = Membership.objects.filter(team=team).values("user_id")
+    return set(
+        Credential.objects.filter(team=team)
+        .exclude(linked_by__in=members)
+        .values_list("pk", flat=True)
+    )

@@ -1,0 +1,186 @@
+"""The members page: invitations, roles, removal and leaving."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import sudo, team
+from accounts.access import Action, team_object_or_404, team_view
+from accounts.models import Invitation, Membership, Role
+from portal.htmx import PortalRequest
+
+SESSION_INVITATION = "pending_invitation"
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+def _members_context(request: PortalRequest, **extra):
+    memberships = Membership.objects.filter(team=request.team).select_related("user")
+    return {
+        "memberships": memberships.order_by("joined_at"),
+        "team_memberships": memberships,
+        "invitations": Invitation.objects.filter(
+            team=request.team, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
+        ),
+        "invite_form": extra.pop("invite_form", None) or InviteForm(),
+        "roles": Role.choices,
+        "needs_sudo": not sudo.active(request),
+        **extra,
+    }
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def members(request: PortalRequest) -> HttpResponse:
+    return render(request, "members.html", _members_context(request))
+
+
+@require_POST
+@login_required
+@team_view(Action.MANAGE_MEMBERS)
+def invite(request: PortalRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return render(request, "members.html", _members_context(request, invite_form=form))
+    email = form.cleaned_data["email"].lower()
+    if Membership.objects.filter(team=request.team, user__email__iexact=email).exists():
+        form.add_error("email", f"{email} is already in the team.")
+        return render(request, "members.html", _members_context(request, invite_form=form))
+    _, link = team.invite(
+        request.team,
+        request.user,
+        email,
+        form.cleaned_data["role"],
+        lambda secret: request.build_absolute_uri(reverse("accounts:invitation", args=[secret])),
+    )
+    context = _members_context(request, new_link=link, new_email=email)
+    return render(request, "members.html", context)
+
+
+@require_POST
+@login_required
+@team_view(Action.MANAGE_MEMBERS)
+def invitation_revoke(request: PortalRequest, pk: int) -> HttpResponse:
+    invitation = team_object_or_404(Invitation, request, pk=pk)
+    try:
+        team.revoke_invitation(invitation, request.user)
+        messages.success(request, f"Revoked the invitation to {invitation.email}.")
+    except team.TeamRuleBroken as exc:
+        messages.error(request, exc.message)
+    return redirect("accounts:members")
+
+
+@sensitive_post_parameters(sudo.FIELD)
+@require_POST
+@login_required
+@team_view(Action.MANAGE_MEMBERS)
+def member_role(request: PortalRequest, pk: int) -> HttpResponse:
+    membership = team_object_or_404(Membership, request, pk=pk)
+    role = request.POST.get("role", "")
+    if role not in Role.values:
+        messages.error(request, "Pick one of the roles.")
+        return redirect("accounts:members")
+    problem = sudo.confirm(request)
+    if problem:
+        return _sudo_again(request, problem, membership)
+    try:
+        team.change_role(membership, role, request.user)
+        messages.success(request, f"{membership.user.email} is now {Role(role).label.lower()}.")
+    except team.TeamRuleBroken as exc:
+        messages.error(request, exc.message)
+    return redirect("accounts:members")
+
+
+@sensitive_post_parameters(sudo.FIELD)
+@require_POST
+@login_required
+@team_view(Action.MANAGE_MEMBERS)
+def member_remove(request: PortalRequest, pk: int) -> HttpResponse:
+    membership = team_object_or_404(Membership, request, pk=pk)
+    problem = sudo.confirm(request)
+    if problem:
+        return _sudo_again(request, problem, membership)
+    try:
+        team.remove(membership, request.user)
+        messages.success(request, f"Removed {membership.user.email} from the team.")
+    except team.TeamRuleBroken as exc:
+        messages.error(request, exc.message)
+    return redirect("accounts:members")
+
+
+def _sudo_again(request: PortalRequest, problem: str, membership: Membership) -> HttpResponse:
+    context = _members_context(request, sudo_error=problem, sudo_for=membership.pk)
+    return render(request, "members.html", context, status=200)
+
+
+@require_POST
+@login_required
+@team_view(Action.READ)
+def leave(request: PortalRequest) -> HttpResponse:
+    try:
+        team.remove(request.membership, request.user)
+    except team.TeamRuleBroken:
+        messages.error(request, "You are the last owner: make someone else owner before leaving.")
+        return redirect("accounts:members")
+    request.session.pop("active_team_id", None)
+    messages.info(request, f"You left {request.team}.")
+    return redirect("home")
+
+
+# Opening an invitation link
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: PortalRequest, secret: str) -> HttpResponse:
+    found = team.find_invitation(secret)
+    if found is None or found.state != "pending":
+        state = found.state if found else "unknown"
+        return render(
+            request,
+            "invitation.html",
+            {"invitation": found, "state": state},
+            status=410 if found else 404,
+        )
+    if not request.user.is_authenticated:
+        # Remembered so that sign-up (even when closed to the public) can bring them in.
+        request.session[SESSION_INVITATION] = secret
+        return render(
+            request, "invitation.html", {"invitation": found, "state": "pending", "secret": secret}
+        )
+    if request.method == "POST":
+        try:
+            membership = team.accept(found, request.user)
+        except team.TeamRuleBroken as exc:
+            return render(
+                request,
+                "invitation.html",
+                {"invitation": found, "state": "refused", "problem": exc.message},
+            )
+        request.session.pop(SESSION_INVITATION, None)
+        request.session["active_team_id"] = membership.team_id
+        messages.success(
+            request,
+            f"Welcome to {membership.team}! You are a {membership.get_role_display().lower()}.",
+        )
+        return redirect("credentials")
+    return render(
+        request, "invitation.html", {"invitation": found, "state": "pending", "secret": secret}
+    )
+
+
+def pending_invitation(request: PortalRequest) -> Invitation | None:
+    secret = request.session.get(SESSION_INVITATION)
+    found = team.find_invitation(secret) if secret else None
+    return found if found is not None and found.state == "pending" else None
