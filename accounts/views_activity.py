@@ -24,7 +24,14 @@ PAGE_SIZE = 50
 
 class ActivityFilter(forms.Form):
     person = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    credential = forms.ChoiceField(required=False)
+    # Free text (with the current labels suggested): unlinked credentials keep their entries.
+    credential = forms.CharField(
+        required=False,
+        max_length=80,
+        widget=forms.TextInput(
+            attrs={"list": "credential-labels", "placeholder": "Any credential"}
+        ),
+    )
     action = forms.ChoiceField(
         required=False, choices=[("", "Any action")] + [(a, a) for a in ACTIONS]
     )
@@ -57,8 +64,8 @@ class ActivityFilter(forms.Form):
         data = self.cleaned_data
         if data.get("person"):
             entries = entries.filter(actor_id=data["person"])
-        if data.get("credential"):
-            entries = entries.filter(credential_label=data["credential"])
+        if data.get("credential", "").strip():
+            entries = entries.filter(credential_label=data["credential"].strip())
         if data.get("action"):
             entries = entries.filter(action=data["action"])
         zone = timezone.get_current_timezone()

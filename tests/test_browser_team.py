@@ -1,0 +1,72 @@
+"""Running a team in a real browser: invite, join through the link, act, and find it in the log."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_invited_member_renames_an_app_and_the_owner_finds_it_in_the_log(
+    live_server, page: Page, browser: Browser, alice, pulsetracker_credential
+):
+    # The owner invites a second person as a member.
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email").fill(alice.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Members").click()
+    page.locator("#id_email").fill("nina@acme.test")
+    page.locator("#id_role").select_option("member")
+    page.get_by_role("button", name="Create invitation").click()
+    link = page.get_by_test_id("invitation-url").inner_text()
+    assert link.startswith(live_server.url + "/accounts/invitations/")
+
+    # The invited person, in a browser of their own, signs up through the link.
+    other = browser.new_context()
+    nina = other.new_page()
+    nina.set_default_timeout(10_000)
+    nina.goto(link)
+    expect(nina.get_by_role("heading", name="Join Acme Fleet")).to_be_visible()
+    nina.get_by_role("link", name="Sign up as nina@acme.test").click()
+    expect(nina.get_by_text("You are joining Acme Fleet as member.")).to_be_visible()
+    nina.get_by_label("Email address").fill("nina@acme.test")
+    nina.locator("#id_name").fill("Nina")
+    nina.locator("#id_password1").fill("Nina-pass-4471")
+    nina.locator("#id_password2").fill("Nina-pass-4471")
+    nina.get_by_role("button", name="Sign up").click()
+    expect(nina.get_by_test_id("active-team")).to_contain_text("Acme Fleet (Member)")
+
+    # As a member she renames an app in place.
+    nina.get_by_role("link", name="Apps").click()
+    row = nina.get_by_test_id("app-row").first
+    row.get_by_role("button", name="Rename").click()
+    row.get_by_test_id("rename-input").fill("Renamed by Nina")
+    row.get_by_test_id("rename-input").press("Enter")
+    expect(row.get_by_test_id("app-name")).to_have_text("Renamed by Nina")
+    other.close()
+
+    # The owner sees both the join and the rename, and filters down to the rename.
+    page.get_by_role("link", name="Activity").click()
+    rows = page.get_by_test_id("activity-row")
+    expect(rows.filter(has_text="member joined")).to_have_count(1)
+    expect(rows.filter(has_text="app renamed")).to_have_count(1)
+    page.get_by_label("Action").select_option("app renamed")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("nina@acme.test")
+    expect(rows.first).to_contain_text("“Fleet 30” → “Renamed by Nina”")
+    expect(page).to_have_url(re.compile(r"action=app(\+|%20)renamed"))
+    page.reload()
+    expect(rows).to_have_count(1)
+    # The export follows the filters chosen in place.
+    with page.expect_download() as download:
+        page.get_by_test_id("csv-link").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").strip().splitlines()
+    assert len(lines) == 2
+    assert "app renamed" in lines[1]
