@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import Activity, Credential, Membership, Team, User
+from accounts.models import Activity, Credential, Invitation, Membership, Team, User
 
 
 @admin.register(User)
@@ -40,6 +40,18 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "team__name"]
     autocomplete_fields = ["user", "team"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "team", "role", "state", "created_by", "expires_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "team__name"]
+    exclude = ["token_hash"]  # the link's secret is never stored, and its hash is not shown
+    readonly_fields = ["created_by", "created_at", "accepted_at", "accepted_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # invitations are made on the members page, which shows the link once
 
 
 @admin.register(Credential)

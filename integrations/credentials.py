@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import activity
 from accounts.crypto import DecryptionFailed, Secret, decrypt, encrypt
 from accounts.models import Credential, Health, Service, Team, User
+from integrations import protection
 from integrations.errors import (
     BadResponse,
     RateLimited,
@@ -365,6 +366,7 @@ def call_pulsoid(credential: Credential, actor: User, call: Callable[[PulsoidCli
     if needs_refresh(credential):
         refresh(credential, actor, used_ciphertext=credential.ciphertext)
     used = credential.ciphertext
+    protection.spend(credential.pk, settings.PULSOID_REQUESTS_PER_SECOND)
     try:
         with using(credential, actor) as token:
             return call(PulsoidClient(token))
@@ -372,6 +374,7 @@ def call_pulsoid(credential: Credential, actor: User, call: Callable[[PulsoidCli
         if not credential.via_oauth:
             raise
     refresh(credential, actor, used_ciphertext=used)
+    protection.spend(credential.pk, settings.PULSOID_REQUESTS_PER_SECOND)
     with using(credential, actor) as token:
         return call(PulsoidClient(token))
 

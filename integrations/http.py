@@ -25,9 +25,11 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from integrations import protection
 from integrations.errors import BadResponse, RateLimited, Unavailable
 
 logger = logging.getLogger("integrations.http")
@@ -129,6 +131,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+@sensitive_variables("bearer", "headers", "json_body", "form")
 def send(
     method: str,
     url: str,
@@ -144,9 +147,35 @@ def send(
 ) -> RawResponse:
     """Make one upstream call (with retries for GETs) and return the answer read in full.
 
-    Raises Unavailable (connection refused, timeout, 5xx), RateLimited (429) or BadResponse
-    (redirect, oversized body). Any other status comes back for the caller to interpret.
+    Raises Unavailable (connection refused, timeout, 5xx, or the breaker open), RateLimited
+    (429) or BadResponse (redirect, oversized body). Any other status comes back for the caller
+    to interpret. Unavailable answers feed the upstream's circuit breaker.
     """
+    protection.before_call(service)
+    try:
+        response = _send(
+            method, url, service, bearer, params, json_body, form, timeouts, max_body, http
+        )
+    except Unavailable:
+        protection.failed(service)
+        raise
+    protection.succeeded(service)
+    return response
+
+
+@sensitive_variables("bearer", "headers", "json_body", "form")
+def _send(
+    method: str,
+    url: str,
+    service: str,
+    bearer: str | None,
+    params: Mapping[str, Any] | None,
+    json_body: Any,
+    form: Mapping[str, str] | None,
+    timeouts: Timeouts | None,
+    max_body: int | None,
+    http: requests.Session | None,
+) -> RawResponse:
     method = method.upper()
     timeouts = timeouts or Timeouts.from_settings()
     max_body = max_body if max_body is not None else settings.UPSTREAM_MAX_BODY_BYTES
@@ -205,6 +234,7 @@ class _TooLarge(Exception):
     pass
 
 
+@sensitive_variables("headers", "json_body", "form")
 def _attempt(
     method: str,
     url: str,

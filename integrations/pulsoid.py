@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.crypto import Secret
 from integrations import http
@@ -323,6 +324,7 @@ class PulsoidOAuth:
         if not response.ok:
             raise _oauth_error(response)
 
+    @sensitive_variables("form")
     def _token_call(self, form: dict[str, str]) -> OAuthTokens:
         form = {**form, "client_id": self.client_id, "client_secret": self._client_secret.reveal()}
         response = http.send(

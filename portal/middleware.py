@@ -1,7 +1,11 @@
 """Portal middleware."""
 
+import dataclasses
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -63,3 +67,28 @@ class LastActiveMiddleware:
             if seen is None or (now - seen).total_seconds() > self.EVERY_SECONDS:
                 get_user_model().objects.filter(pk=user.pk).update(last_active_at=now)
         return response
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class PortalCSPMiddleware(CSPMiddleware):
+    """django-csp, with the two directives that depend on where Pulsoid lives read per response.
+
+    The widget preview frames Pulsoid's viewer, and "Connect with Pulsoid" is redirected to its
+    consent page; both origins come from settings, which may point at the sandbox.
+    """
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponse, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if report_only:
+            return parts
+        dynamic = {
+            "frame-src": [origin(settings.PULSOID_WIDGET_VIEWER_URL)],
+            "form-action": ["'self'", origin(settings.PULSOID_OAUTH_URL)],
+        }
+        return dataclasses.replace(parts, replace={**dynamic, **(parts.replace or {})})

@@ -199,6 +199,12 @@ def page(page):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 is the portal's hasher, and slow on purpose; tests that need it ask for it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def isolated_cache(settings):
     """Each test gets its own cache namespace (and its own in-memory store).
 

@@ -1,0 +1,52 @@
+"""Keep tokens out of logs by construction: a filter that redacts anything token-shaped.
+
+Tokens never get logged on purpose (the clients log paths, never headers, and a decrypted token
+lives in a masked `Secret`), but a stray f-string or a library's debug line must not leak one
+either. Every handler passes records through this filter. The last four characters stay, the
+same way pages show a credential, so a redacted line can still be matched to its credential.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# Pulsetracker: Sanctum "<id>|<40 chars>". Pulsoid: UUIDs. Any "Bearer <value>". Secrets in
+# form-encoded or JSON bodies (access_token=..., "refresh_token": "...", client_secret, token).
+PATTERNS = [
+    re.compile(r"\b\d+\|[A-Za-z0-9]{36,}"),
+    re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
+    re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"),
+    re.compile(
+        r"(?i)((?:access_token|refresh_token|client_secret|token|code)[\"']?\s*[:=]\s*[\"']?)"
+        r"[^\s\"'&,;}]+"
+    ),
+]
+
+
+def redact(text: str) -> str:
+    def keep_prefix_and_tail(match: re.Match[str]) -> str:
+        prefix = match.group(1) if match.re.groups else ""
+        secret = match.group(0)[len(prefix) :]
+        return f"{prefix}[redacted …{secret[-4:]}]"
+
+    for pattern in PATTERNS:
+        text = pattern.sub(keep_prefix_and_tail, text)
+    return text
+
+
+class RedactTokens(logging.Filter):
+    """Rewrite a record's message (arguments merged in) and traceback text, redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
