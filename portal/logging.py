@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+from pprint import pformat
+
+from django.views.debug import SafeExceptionReporterFilter
 
 # Pulsetracker: Sanctum "<id>|<40 chars>". Pulsoid: UUIDs. Any "Bearer <value>". Secrets in
 # form-encoded or JSON bodies (access_token=..., "refresh_token": "...", client_secret, token).
@@ -50,3 +53,25 @@ class RedactTokens(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
+
+
+class _Shown:
+    """A frame variable as the error report will print it: already redacted text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Error reports (500 pages with DEBUG, error emails) with token-shaped values redacted.
+
+    Django already hides variables of functions marked `sensitive_variables`; this also covers
+    frames of libraries (requests, urllib3) that hold a header dict while they work.
+    """
+
+    def get_traceback_frame_variables(self, request, tb_frame):  # type: ignore[no-untyped-def]
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        return [(name, _Shown(redact(pformat(value)))) for name, value in variables]

@@ -295,6 +295,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_USERNAME_FORM_FIELD = "username"
 if TRUSTED_PROXY_COUNT:
@@ -310,6 +311,7 @@ BREAKER_WINDOW_SECONDS = int(os.environ.get("BREAKER_WINDOW_SECONDS", "30"))
 BREAKER_OPEN_SECONDS = int(os.environ.get("BREAKER_OPEN_SECONDS", "15"))
 
 ADMINS = [("Operators", a) for a in env_list("ADMINS_EMAILS")]
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.RedactingExceptionReporterFilter"
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "portal@localhost")
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

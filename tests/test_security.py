@@ -1,0 +1,289 @@
+"""Production hardening: deploy checks, headers and cookies, log-in throttling, hashing, and
+tokens kept out of logs and error reports by construction."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from django.contrib.auth.hashers import make_password
+from django.core import mail
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.views.debug import ExceptionReporter
+
+from accounts.crypto import Secret
+from integrations.pulsetracker import PulsetrackerClient
+from integrations.pulsoid import PulsoidClient, PulsoidOAuth
+from portal.logging import RedactTokens, redact
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "q8Vw2-production-like-secret-key-with-enough-entropy-91xZ!Lk3",
+    "PORTAL_ENCRYPTION_KEYS": "ZGV2LW9ubHktcG9ydGFsLWtleS1ub3QtZm9yLXByb2Q=",
+    "ALLOWED_HOSTS": "portal.example.com",
+}
+
+
+def test_the_deploy_check_passes_with_production_settings():
+    skip = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}  # the last is the tests' own
+    env = {k: v for k, v in os.environ.items() if k not in skip}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**env, **PRODUCTION},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_every_page_carries_a_nonce_policy_without_inline_or_eval_scripts(client):
+    first = client.get("/accounts/login/")
+    second = client.get("/accounts/login/")
+    policy = first["Content-Security-Policy"]
+    script_src = re.search(r"script-src ([^;]+)", policy).group(1)
+    assert "'self'" in script_src
+    assert "'unsafe-inline'" not in script_src
+    assert "'unsafe-eval'" not in script_src
+    nonce = re.search(r"'nonce-([^']+)'", script_src).group(1)
+    assert f'nonce="{nonce}"' in first.content.decode()
+    assert nonce not in second["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "object-src 'none'" in policy
+
+
+@pytest.mark.django_db
+def test_framing_sniffing_and_referrers_are_locked_down(client):
+    response = client.get("/accounts/login/")
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+def test_hsts_is_sent_over_https_in_production(client, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+    response = client.get("/accounts/login/", secure=True)
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+
+
+@pytest.mark.django_db
+def test_session_and_csrf_cookies_are_secure_httponly_and_samesite(client, settings, alice):
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    page = client.get("/accounts/login/", secure=True)
+    csrf = page.cookies["csrftoken"]
+    assert csrf["secure"]
+    assert csrf["httponly"]
+    assert csrf["samesite"] == "Lax"
+    logged_in = client.post(
+        "/accounts/login/", {"username": alice.email, "password": PASSWORD}, secure=True
+    )
+    session = logged_in.cookies["sessionid"]
+    assert session["secure"]
+    assert session["httponly"]
+    assert session["samesite"] == "Lax"
+
+
+def test_pages_showing_credentials_are_never_stored(as_user, alice, pulsetracker_credential):
+    client = as_user(alice)
+    for url in (
+        reverse("credentials"),
+        reverse("credential-replace", args=[pulsetracker_credential.pk]),
+        reverse("credential-unlink", args=[pulsetracker_credential.pk]),
+    ):
+        assert "no-store" in client.get(url)["Cache-Control"]
+
+
+# Log-in throttling
+
+
+def attempt(client: Client, email: str, password: str, address: str, forwarded: str = ""):
+    extra = {"REMOTE_ADDR": address}
+    if forwarded:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded
+    return client.post("/accounts/login/", {"username": email, "password": password}, **extra)
+
+
+@pytest.mark.django_db
+def test_five_failures_lock_the_account_even_with_the_right_password(alice):
+    client = Client()
+    for _ in range(4):
+        assert attempt(client, alice.email, "wrong", "203.0.113.9").status_code == 200
+    assert attempt(client, alice.email, "wrong", "203.0.113.9").status_code == 429
+    locked = attempt(client, alice.email, PASSWORD, "203.0.113.9")
+    assert locked.status_code == 429
+    assert "Too many failed log-ins" in locked.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_forged_x_forwarded_for_does_not_escape_the_lockout(alice, bob):
+    client = Client()
+    for number in range(5):
+        attempt(client, alice.email, "wrong", "203.0.113.9", forwarded=f"198.51.100.{number}")
+    # Another account from the same real address: still refused, whatever the header claims.
+    assert (
+        attempt(client, bob.email, PASSWORD, "203.0.113.9", forwarded="192.0.2.77").status_code
+        == 429
+    )
+    # The same account from another real address: still refused.
+    assert attempt(Client(), alice.email, PASSWORD, "192.0.2.200").status_code == 429
+    # Someone else, elsewhere, is not affected.
+    assert attempt(Client(), bob.email, PASSWORD, "192.0.2.201").status_code == 302
+
+
+@pytest.mark.django_db
+def test_passwords_are_hashed_with_argon2(settings):
+    from portal import settings as portal_settings
+
+    settings.PASSWORD_HASHERS = portal_settings.PASSWORD_HASHERS
+    assert make_password("Correct-horse-1").startswith("argon2$")
+
+
+# Tokens out of logs and error reports
+
+
+def test_the_redaction_filter_hides_every_token_shape_but_the_last_four():
+    text = redact(
+        "Bearer 2|sandboxPaidPlanUserToken0000000000000000 "
+        "uuid 11111111-1111-4111-8111-111111111111 "
+        "refresh_token=abcdefghijkl&client_secret=s3cr3tvalue"
+    )
+    assert "sandboxPaidPlan" not in text
+    assert "11111111-1111" not in text
+    assert "abcdefghijkl" not in text
+    assert "s3cr3tvalue" not in text
+    assert "…1111" in text
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "token %s", ("2|" + "a" * 40,), None)
+    RedactTokens().filter(record)
+    assert "a" * 40 not in record.getMessage()
+
+
+PT_TOKEN = "7|knownPulsetrackerTokenForLeakTests00000000"
+PSD_TOKEN = "deadbeef-0000-4000-8000-00000000c0de"
+CLIENT_SECRET = "known-client-secret-for-leak-tests"
+REFRESH = "feedface-0000-4000-8000-0000000ff00d"
+
+
+def every_client_call():
+    tracker = PulsetrackerClient(Secret(PT_TOKEN), base_url="http://127.0.0.1:9/api")
+    pulsoid = PulsoidClient(Secret(PSD_TOKEN), base_url="http://127.0.0.1:9/api/v1")
+    oauth = PulsoidOAuth(
+        "client",
+        Secret(CLIENT_SECRET),
+        oauth_url="http://127.0.0.1:9/oauth2",
+        revoke_url="http://127.0.0.1:9/oauth2/revoke",
+    )
+    key = "0b8e0000-0000-4000-8000-000000000001"
+    return {
+        "list_apps": lambda: tracker.list_apps(),
+        "get_app": lambda: tracker.get_app(key),
+        "create_app": lambda: tracker.create_app("x"),
+        "rename_app": lambda: tracker.rename_app(key, "y"),
+        "list_devices": lambda: tracker.list_devices(app_key=key),
+        "get_device": lambda: tracker.get_device(key),
+        "validate_token": lambda: pulsoid.validate_token(),
+        "list_widgets": lambda: pulsoid.list_widgets(),
+        "create_widget": lambda: pulsoid.create_widget("w", {"heartEnabled": True}),
+        "update_widget": lambda: pulsoid.update_widget(key, {}),
+        "get_profile": lambda: pulsoid.get_profile(),
+        "latest_heart_rate": lambda: pulsoid.latest_heart_rate(),
+        "statistics": lambda: pulsoid.statistics(),
+        "exchange_code": lambda: oauth.exchange_code(PSD_TOKEN, "http://x/cb"),
+        "refresh": lambda: oauth.refresh(Secret(REFRESH)),
+        "revoke": lambda: oauth.revoke(Secret(PSD_TOKEN)),
+    }
+
+
+@pytest.mark.django_db
+def test_a_crash_in_every_client_call_leaves_no_token_in_logs_or_error_emails(
+    monkeypatch, settings, caplog
+):
+    """Force an unexpected error deep in the HTTP library, where the headers (with the token)
+    are local variables, then report it as Django reports a 500: log record and error email."""
+    settings.ADMINS = [("Operators", "ops@portal.test")]
+    settings.DEBUG = False
+    caplog.set_level(logging.DEBUG)
+
+    def exploding_request(self, method, url, headers=None, data=None, json=None, **kwargs):
+        authorization = (headers or {}).get("Authorization")  # the token, as a local
+        raise RuntimeError(f"library bug while sending {method} with {len(authorization or '')}")
+
+    monkeypatch.setattr(requests.Session, "request", exploding_request)
+    request = RequestFactory().get("/apps/1/")
+    reporter = logging.getLogger("django.request")
+    calls = every_client_call()
+
+    html_reports: list[str] = []
+
+    def crash_and_report(name: str, call) -> None:
+        try:
+            call()
+        except RuntimeError:
+            extra = {"status_code": 500, "request": request}
+            reporter.error("Internal Server Error: %s", name, exc_info=True, extra=extra)
+            # The HTML report, with every frame's local variables, as an HTML error email or
+            # the debug 500 page would show it.
+            html_reports.append(
+                ExceptionReporter(request, *sys.exc_info(), is_email=True).get_traceback_html()
+            )
+            raise
+
+    for name, call in calls.items():
+        with pytest.raises(RuntimeError):
+            crash_and_report(name, call)
+    assert len(mail.outbox) == len(calls)
+    haystack = "\n".join(
+        [m.subject + m.body + "".join(str(a[0]) for a in m.alternatives) for m in mail.outbox]
+        + [r.getMessage() + (r.exc_text or "") for r in caplog.records]
+        + html_reports
+    )
+    assert "exploding_request" in haystack  # the reports do show the failing frames
+    assert "authorization" in "".join(html_reports)  # ...and their local variables
+    for secret in (PT_TOKEN, PSD_TOKEN, CLIENT_SECRET, REFRESH, PT_TOKEN.split("|")[1]):
+        assert secret not in haystack, secret
+
+
+def test_failing_upstream_calls_log_no_token(sandbox, caplog, fast_timeouts):
+    caplog.set_level(logging.DEBUG)
+    tracker = PulsetrackerClient(
+        Secret(sandbox.seed.pulsetracker_paid_token),
+        base_url=sandbox.pulsetracker_url,
+        timeouts=fast_timeouts,
+    )
+    pulsoid = PulsoidClient(
+        Secret(sandbox.seed.pulsoid_full_token),
+        base_url=sandbox.pulsoid_api_url,
+        timeouts=fast_timeouts,
+    )
+    for fault in (
+        {"status": 500, "times": 3},
+        {"timeout": True},
+        {"non_json": True},
+        {"status": 401},
+    ):
+        sandbox.fault("*", "/", **fault)
+        for call in (tracker.list_apps, pulsoid.list_widgets):
+            with pytest.raises(Exception):  # noqa: B017, PT011 - each fault raises its own kind
+                call()
+            sandbox.clear_faults()
+            sandbox.fault("*", "/", **fault)
+        sandbox.clear_faults()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Pulsetracker GET" in text
+    assert sandbox.seed.pulsetracker_paid_token not in text
+    assert sandbox.seed.pulsoid_full_token not in text
