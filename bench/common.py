@@ -84,8 +84,10 @@ def setup_django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
-    # The sandbox and the upstream client log a line per request at INFO; the figures matter here.
-    for name in ("integrations.sandbox", "integrations.http", "integrations", "django.request"):
+    # The sandbox, the upstream client and the login guard log lines per request at INFO; only
+    # the figures matter here (gunicorn's own logs are kept, in a file).
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("integrations.sandbox", "integrations.http", "axes", "django", "django.request"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

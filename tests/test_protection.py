@@ -1,0 +1,99 @@
+"""Upstream protection: the circuit breaker per upstream and the Pulsoid request budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.crypto import Secret
+from integrations import credentials, protection
+from integrations.errors import RateLimited, Unavailable
+from integrations.pulsetracker import PulsetrackerClient
+
+APPS = "/pulsetracker/api/apps"
+
+
+@pytest.fixture
+def breaker(settings):
+    settings.BREAKER_FAILURES = 3
+    settings.BREAKER_WINDOW_SECONDS = 30
+    settings.BREAKER_OPEN_SECONDS = 30
+    return settings
+
+
+def test_repeated_unavailability_opens_the_breaker_and_calls_fail_fast(sandbox, breaker):
+    client = PulsetrackerClient(
+        Secret(sandbox.seed.pulsetracker_paid_token), base_url=sandbox.pulsetracker_url
+    )
+    sandbox.fault("GET", APPS, status=503, times=9)
+    for _ in range(3):
+        with pytest.raises(Unavailable, match="status 503"):
+            client.list_apps()
+    assert len(sandbox.requests_to("GET", APPS)) == 9
+    with pytest.raises(Unavailable, match="pausing calls"):
+        client.list_apps()
+    assert len(sandbox.requests_to("GET", APPS)) == 9  # failed fast: nothing sent
+
+
+def test_the_breaker_lets_a_call_through_once_its_pause_is_over(sandbox, breaker):
+    from django.core.cache import cache
+
+    client = PulsetrackerClient(
+        Secret(sandbox.seed.pulsetracker_paid_token), base_url=sandbox.pulsetracker_url
+    )
+    for _ in range(3):
+        protection.failed("Pulsetracker")
+    with pytest.raises(Unavailable, match="pausing"):
+        client.list_apps()
+    cache.delete("breaker:pulsetracker:open")  # the pause has run out
+    assert client.list_apps().total == 30
+
+
+def test_successes_reset_the_count_and_upstreams_have_their_own_breakers(sandbox, breaker):
+    for _ in range(2):
+        protection.failed("Pulsetracker")
+    protection.succeeded("Pulsetracker")
+    for _ in range(2):
+        protection.failed("Pulsetracker")
+    protection.before_call("Pulsetracker")  # still closed: the success reset the count
+    for _ in range(3):
+        protection.failed("Pulsoid")
+    protection.before_call("Pulsetracker")
+    with pytest.raises(Unavailable):
+        protection.before_call("Pulsoid")
+
+
+def test_client_errors_do_not_count_towards_the_breaker(sandbox, breaker):
+    client = PulsetrackerClient(
+        Secret(sandbox.seed.pulsetracker_paid_token), base_url=sandbox.pulsetracker_url
+    )
+    for _ in range(5):
+        with pytest.raises(Exception):  # noqa: B017, PT011
+            client.get_app("00000000-0000-4000-8000-000000000000")
+    assert client.list_apps().total == 30
+
+
+def test_a_pulsoid_credential_is_paced_below_twenty_calls_a_second(
+    alice, pulsoid_credential, sandbox_settings, settings, monkeypatch
+):
+    settings.PULSOID_REQUESTS_PER_SECOND = 3
+    now = [1_800_000_000.2]
+    monkeypatch.setattr(protection.time, "time", lambda: now[0])
+    before = len(sandbox_settings.requests)
+    outcomes = []
+    for _ in range(5):
+        try:
+            credentials.call_pulsoid(pulsoid_credential, alice, lambda c: c.latest_heart_rate())
+            outcomes.append("sent")
+        except RateLimited as exc:
+            outcomes.append(exc.retry_after)
+    assert outcomes == ["sent", "sent", "sent", 1, 1]
+    assert len(sandbox_settings.requests) - before == 3
+    now[0] += 1  # the next second has a fresh budget
+    credentials.call_pulsoid(pulsoid_credential, alice, lambda c: c.latest_heart_rate())
+    assert len(sandbox_settings.requests) - before == 4
+
+
+def test_the_portal_default_budget_is_below_pulsoids_limit(settings):
+    from portal import settings as portal_settings
+
+    assert portal_settings.PULSOID_REQUESTS_PER_SECOND < 20
