@@ -15,7 +15,7 @@ export PORTAL_CHROMIUM ?= /usr/bin/chromium
 PYTEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install migrate run demo sandbox test test-fast chromium lint format check clean
+.PHONY: help install migrate run demo sandbox check-deploy test test-fast chromium lint format check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,11 @@ test: $(STAMP) chromium ## Set up, then run the whole test suite (browser tests 
 
 test-fast: $(STAMP) ## Run the suite without the browser tests
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser"
+
+check-deploy: $(STAMP) ## Run Django's deploy checks with production settings (as CI does)
+	DEBUG=0 SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	PORTAL_ENCRYPTION_KEYS="$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+	ALLOWED_HOSTS=portal.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 lint: $(STAMP) ## Lint and check formatting
 	$(BIN)/ruff check .
