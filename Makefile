@@ -15,8 +15,7 @@ export PORTAL_CHROMIUM ?= /usr/bin/chromium
 PYTEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install migrate run demo sandbox check-deploy test test-fast chromium lint format check clean
-
+.PHONY: help install migrate run demo sandbox check-deploy test test-fast chromium lint format check clean bench
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
@@ -79,3 +78,6 @@ format: $(STAMP) ## Format the code and apply safe lint fixes
 
 clean: ## Remove the virtualenv, the SQLite database and collected static files
 	rm -rf $(VENV) db.sqlite3 demo.sqlite3 staticfiles .pytest_cache .ruff_cache
+
+bench: $(STAMP) ## Run the benchmarks (local PostgreSQL and Redis; figures in BENCHMARKS.md)
+	DEBUG=1 $(BIN)/python bench/run.py

@@ -29,6 +29,7 @@ from django.views.decorators.debug import sensitive_variables
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from accounts.crypto import Secret
 from integrations import protection
 from integrations.errors import BadResponse, RateLimited, Unavailable
 
@@ -97,6 +98,54 @@ class RawResponse:
             return json.loads(self.body) if self.body else None
         except (ValueError, UnicodeDecodeError):
             return None
+
+
+class TokenClient:
+    """Base of the upstream clients: one token, one base URL, every call through `_send`.
+
+    Subclasses name their `service` and the setting holding their default `base_url`, and turn
+    non-2xx answers into typed errors in their own `_request`.
+    """
+
+    service: str = ""
+    base_url_setting: str = ""
+
+    def __init__(
+        self,
+        token: Secret,
+        *,
+        base_url: str | None = None,
+        timeouts: Timeouts | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not isinstance(token, Secret):
+            raise TypeError(f"{type(self).__name__} takes the token as a Secret.")
+        self._token = token
+        self.base_url = (base_url or getattr(settings, self.base_url_setting)).rstrip("/")
+        self.timeouts = timeouts
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base_url!r}, token={self._token!r})"
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> RawResponse:
+        return send(
+            method,
+            self.base_url + path,
+            service=self.service,
+            bearer=self._token.reveal(),
+            params=params,
+            json_body=json_body,
+            timeouts=self.timeouts,
+            http=self._session,
+        )
 
 
 _local = threading.local()

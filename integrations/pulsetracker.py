@@ -13,10 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
-import requests
-from django.conf import settings
-
-from accounts.crypto import Secret
 from integrations import http
 from integrations.errors import (
     BadResponse,
@@ -120,26 +116,11 @@ class Device:
     quota: tuple[MonthlyUsage, ...]
 
 
-class PulsetrackerClient:
+class PulsetrackerClient(http.TokenClient):
     """Calls the Pulsetracker API with one user's token. Every call goes through `_request`."""
 
-    def __init__(
-        self,
-        token: Secret,
-        *,
-        base_url: str | None = None,
-        timeouts: http.Timeouts | None = None,
-        session: requests.Session | None = None,
-    ) -> None:
-        if not isinstance(token, Secret):
-            raise TypeError("PulsetrackerClient takes the token as a Secret.")
-        self._token = token
-        self.base_url = (base_url or settings.PULSETRACKER_API_URL).rstrip("/")
-        self.timeouts = timeouts
-        self._session = session
-
-    def __repr__(self) -> str:
-        return f"PulsetrackerClient({self.base_url!r}, token={self._token!r})"
+    service = SERVICE
+    base_url_setting = "PULSETRACKER_API_URL"
 
     # Apps
 
@@ -190,16 +171,7 @@ class PulsetrackerClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
     ) -> http.RawResponse:
-        response = http.send(
-            method,
-            self.base_url + path,
-            service=SERVICE,
-            bearer=self._token.reveal(),
-            params=params,
-            json_body=json_body,
-            timeouts=self.timeouts,
-            http=self._session,
-        )
+        response = self._send(method, path, params=params, json_body=json_body)
         if response.ok:
             return response
         raise _error(response)

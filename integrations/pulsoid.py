@@ -129,26 +129,11 @@ class OAuthTokens:
     scopes: frozenset[str] | None = field(default=None)
 
 
-class PulsoidClient:
+class PulsoidClient(http.TokenClient):
     """Calls the Pulsoid API with one access token. Every call goes through `_request`."""
 
-    def __init__(
-        self,
-        token: Secret,
-        *,
-        base_url: str | None = None,
-        timeouts: http.Timeouts | None = None,
-        session: requests.Session | None = None,
-    ) -> None:
-        if not isinstance(token, Secret):
-            raise TypeError("PulsoidClient takes the token as a Secret.")
-        self._token = token
-        self.base_url = (base_url or settings.PULSOID_API_URL).rstrip("/")
-        self.timeouts = timeouts
-        self._session = session
-
-    def __repr__(self) -> str:
-        return f"PulsoidClient({self.base_url!r}, token={self._token!r})"
+    service = SERVICE
+    base_url_setting = "PULSOID_API_URL"
 
     def validate_token(self) -> TokenInfo:
         """Whether the token is good and what it may do (no scope needed)."""
@@ -244,16 +229,7 @@ class PulsoidClient:
         json_body: Any = None,
         allow: Iterable[int] = (),
     ) -> http.RawResponse:
-        response = http.send(
-            method,
-            self.base_url + path,
-            service=SERVICE,
-            bearer=self._token.reveal(),
-            params=params,
-            json_body=json_body,
-            timeouts=self.timeouts,
-            http=self._session,
-        )
+        response = self._send(method, path, params=params, json_body=json_body)
         if response.ok or response.status in allow:
             return response
         raise _api_error(response, scope)

@@ -217,3 +217,14 @@ def isolated_cache(settings):
     if caches["default"]["BACKEND"].endswith("LocMemCache"):
         caches["default"]["LOCATION"] = namespace
     settings.CACHES = caches
+
+
+def settled(page) -> None:
+    """Wait until htmx has finished a swap and wired up the swapped-in elements.
+
+    A person cannot act in the moment before htmx processes new content; Playwright can, so
+    browser tests wait here after anything that swaps.
+    """
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )

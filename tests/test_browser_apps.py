@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -96,9 +96,11 @@ def test_rename_in_place_with_enter_and_cancel_with_escape(
     expect(row.get_by_test_id("app-name")).to_have_text("Fleet 30")
 
     row.get_by_role("button", name="Rename").click()
+    expect(row.get_by_test_id("rename-input")).to_be_focused()
     row.get_by_test_id("rename-input").fill("   ")
     row.get_by_test_id("rename-input").press("Enter")
     expect(row.get_by_test_id("rename-errors")).to_contain_text("spaces alone")
+    settled(page)
 
     row.get_by_test_id("rename-input").fill("Day shift")
     row.get_by_test_id("rename-input").press("Enter")

@@ -54,6 +54,7 @@ def test_no_page_breaks_the_policy(
     page.get_by_role("link", name="Next →").click()
     expect(page.get_by_test_id("pager-position")).to_contain_text("Page 2")
     page.get_by_role("button", name="Rename").first.click()
+    expect(page.get_by_test_id("rename-input")).to_be_focused()
     page.get_by_test_id("rename-input").press("Escape")
     page.goto(live_server.url + f"/widgets/{pulsoid_credential.pk}/{widget}/")
     expect(page.frame_locator("[data-testid=preview-frame]").locator("body")).to_contain_text("BPM")

@@ -47,6 +47,7 @@ def test_an_invited_member_renames_an_app_and_the_owner_finds_it_in_the_log(
     nina.get_by_role("link", name="Apps").click()
     row = nina.get_by_test_id("app-row").first
     row.get_by_role("button", name="Rename").click()
+    expect(row.get_by_test_id("rename-input")).to_be_focused()
     row.get_by_test_id("rename-input").fill("Renamed by Nina")
     row.get_by_test_id("rename-input").press("Enter")
     expect(row.get_by_test_id("app-name")).to_have_text("Renamed by Nina")
