@@ -1,0 +1,113 @@
+"""Benchmark 1: what the portal adds to an upstream call.
+
+The apps page through the portal (gunicorn, logged in, UPSTREAM_CACHE_SECONDS=0 so every view
+calls upstream) against a sandbox Pulsetracker user answering after 50 ms, versus a direct
+`requests` GET of the same sandbox URL with the same token. Both are timed in one run,
+alternating, sequentially; the figure is the ratio of the medians.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from bench.common import (
+    Gunicorn,
+    bench_script,
+    ensure_database,
+    link_pulsetracker,
+    make_team,
+    median,
+    ms,
+    percentile,
+    portal_env,
+    seed_apps,
+    session_cookies,
+    setup_django,
+    start_sandbox,
+)
+
+LATENCY = 0.05
+REQUESTS = int(os.environ.get("BENCH_OVERHEAD_REQUESTS", "80"))
+WARMUP = 8
+TARGET = 1.10
+
+
+def main() -> int:
+    with bench_script("overhead") as (report, stack):
+        ensure_database()
+        sandbox = start_sandbox()
+        stack.callback(sandbox.stop)
+        env = portal_env(UPSTREAM_CACHE_SECONDS="0", **sandbox.env())
+        setup_django(env)
+        import requests
+
+        token = sandbox.pulsetracker.add_user(app_limit=100, latency=LATENCY)
+        names = seed_apps(sandbox, token, 30)
+        team, owner = make_team("Overhead", "owner@overhead.test")
+        credential = link_pulsetracker(team, owner, token)
+        cookies = session_cookies(owner)
+
+        server = stack.enter_context(Gunicorn(env))
+        print(f"[overhead] portal: {server.describe()}", flush=True)
+        portal = requests.Session()
+        portal.trust_env = False
+        portal.cookies.update(cookies)
+        direct = requests.Session()
+        direct.trust_env = False
+        page_url = f"{server.url}/apps/{credential.pk}/"
+        upstream_url = f"{sandbox.pulsetracker_url}/apps"
+        upstream_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+        def via_portal() -> float:
+            began = time.perf_counter()
+            response = portal.get(page_url, timeout=30)
+            seconds = time.perf_counter() - began
+            if response.status_code != 200 or names[0] not in response.text:
+                raise RuntimeError(f"portal apps page: status {response.status_code}")
+            return seconds
+
+        def straight() -> float:
+            began = time.perf_counter()
+            response = direct.get(upstream_url, headers=upstream_headers, timeout=30)
+            seconds = time.perf_counter() - began
+            if response.status_code != 200 or names[0] not in response.text:
+                raise RuntimeError(f"sandbox apps list: status {response.status_code}")
+            return seconds
+
+        for _ in range(WARMUP):
+            via_portal()
+            straight()
+        calls_before = len(sandbox.requests_to("GET", "/pulsetracker/api/apps"))
+        portal_times, direct_times = [], []
+        for _ in range(REQUESTS):
+            portal_times.append(via_portal())
+            direct_times.append(straight())
+        calls = len(sandbox.requests_to("GET", "/pulsetracker/api/apps")) - calls_before
+
+        portal_median, direct_median = median(portal_times), median(direct_times)
+        ratio = portal_median / direct_median
+        report.add(
+            f"portal apps page, cache off, upstream {LATENCY * 1000:.0f} ms: median of {REQUESTS}",
+            f"{ms(portal_median)} (p90 {ms(percentile(portal_times, 0.9))})",
+        )
+        report.add(
+            f"direct requests GET of the same sandbox URL: median of {REQUESTS}",
+            f"{ms(direct_median)} (p90 {ms(percentile(direct_times, 0.9))})",
+        )
+        report.add(
+            "overhead ratio (portal median / direct median)",
+            f"{ratio:.3f} (portal adds {ms(portal_median - direct_median)})",
+            f"<= {TARGET:.2f}",
+            ratio <= TARGET,
+        )
+        report.note(
+            f"upstream list calls during the {2 * REQUESTS} timed requests: {calls} "
+            f"({REQUESTS} from the portal + {REQUESTS} direct expected)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
