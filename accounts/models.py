@@ -240,6 +240,9 @@ class Activity(models.Model):
             models.Index(fields=["team", "-id"], name="activity_team_newest"),
             models.Index(fields=["team", "actor", "-id"], name="activity_team_actor_newest"),
             models.Index(fields=["team", "action", "-id"], name="activity_team_action_newest"),
+            models.Index(
+                fields=["team", "credential_label", "-id"], name="activity_team_label_newest"
+            ),
         ]
 
     def __str__(self) -> str:

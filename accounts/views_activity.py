@@ -48,10 +48,10 @@ class ActivityFilter(forms.Form):
         self.fields["person"].choices = [("", "Anyone")] + [
             (m.user_id, m.user.email) for m in people
         ]
-        labels = Credential.objects.filter(team=team).values_list("label", flat=True).distinct()
-        self.fields["credential"].choices = [("", "Any credential")] + [
-            (lbl, lbl) for lbl in sorted(set(labels))
-        ]
+        # Suggestions for the credential box (the team's current labels).
+        self.labels = sorted(
+            set(Credential.objects.filter(team=team).values_list("label", flat=True))
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

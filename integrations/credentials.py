@@ -414,11 +414,21 @@ def using(credential: Credential, actor: User) -> Iterator[Secret]:
             if credential.health in (Health.REJECTED, Health.EXPIRED, Health.UNREACHABLE):
                 _mark(credential, used, Health.OK, "")
         finally:
-            credential.last_used_at = timezone.now()
-            credential.last_used_by = actor
-            Credential.objects.filter(pk=credential.pk).update(
-                last_used_at=credential.last_used_at, last_used_by=actor
-            )
+            _note_use(credential, actor)
+
+
+# "Last used" is shown to the minute; writing it on every call would make each page view a write.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def _note_use(credential: Credential, actor: User) -> None:
+    now = timezone.now()
+    recent = credential.last_used_at and now - credential.last_used_at < LAST_USED_RESOLUTION
+    if recent and credential.last_used_by_id == actor.pk:
+        return
+    credential.last_used_at = now
+    credential.last_used_by = actor
+    Credential.objects.filter(pk=credential.pk).update(last_used_at=now, last_used_by=actor)
 
 
 def _mark(credential: Credential, used_ciphertext: str, health: Health, detail: str) -> None:

@@ -434,3 +434,8 @@ def test_the_activity_page_makes_the_same_queries_for_10_and_10000_entries(as_us
     with_ten = queries_with(10)
     with_ten_thousand = queries_with(10_000)
     assert with_ten == with_ten_thousand
+
+
+def test_the_credential_filter_suggests_the_teams_labels(as_user, alice, pulsetracker_credential):
+    page = as_user(alice).get(reverse("accounts:activity")).content.decode()
+    assert '<datalist id="credential-labels"><option value="Acme Live">' in page
