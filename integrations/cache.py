@@ -16,6 +16,11 @@ from django.core.cache import cache
 T = TypeVar("T")
 
 
+def version(credential_id: int) -> int:
+    """The credential's current cache generation (bumped by `invalidate`)."""
+    return _version(credential_id)
+
+
 def _version(credential_id: int) -> int:
     key = f"upstream:v:{credential_id}"
     version = cache.get(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
@@ -91,6 +92,9 @@ def _list_context(request: PortalRequest, credential: Credential, number: int) -
         context["page"] = load_page(request, credential, number)
     except (CredentialUnusable, UpstreamError) as exc:
         context["error"] = _failure(exc)
+    # The rendered table is cached like the data it shows, and forgotten with it.
+    context["cache_seconds"] = settings.UPSTREAM_CACHE_SECONDS
+    context["cache_version"] = cache.version(credential.pk)
     return context
 
 
