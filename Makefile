@@ -80,4 +80,4 @@ clean: ## Remove the virtualenv, the SQLite database and collected static files
 	rm -rf $(VENV) db.sqlite3 demo.sqlite3 staticfiles .pytest_cache .ruff_cache
 
 bench: $(STAMP) ## Run the benchmarks (local PostgreSQL and Redis; figures in BENCHMARKS.md)
-	DEBUG=1 $(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py

@@ -52,12 +52,26 @@ RESULT_MARK = "BENCH-RESULT "
 # ------------------------------------------------------------------------------ environment
 
 
+#: Static files collected once per run, as the Docker image does at build time.
+STATIC_ROOT = str(ROOT / ".bench-static")
+
+
 def portal_env(**extra: str | None) -> dict[str, str]:
-    """The environment of the portal (gunicorn) and of the script's own Django: DEBUG=1 with
-    development keys, PostgreSQL, Redis. A value of None removes that variable."""
+    """The environment of the portal (gunicorn) and of the script's own Django: production
+    settings (DEBUG off, cached templates, no query recording, compressed static files) with
+    fixed benchmark keys, PostgreSQL and Redis, over plain HTTP on loopback. A value of None
+    removes that variable."""
     env = dict(os.environ)
     env.update(
-        DEBUG="1",
+        DEBUG="0",
+        SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
+        PORTAL_ENCRYPTION_KEYS="ZGV2LW9ubHktcG9ydGFsLWtleS1ub3QtZm9yLXByb2Q=",
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+        STATIC_ROOT=STATIC_ROOT,
         DATABASE_URL=DATABASE_URL,
         REDIS_URL=REDIS_URL,
         CACHE_KEY_PREFIX=CACHE_PREFIX,
@@ -147,17 +161,19 @@ def drop_database() -> None:
 
 
 def migrate() -> None:
-    done = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-        [PYTHON, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=portal_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"migrate failed:\n{done.stdout}\n{done.stderr}")
+    """Migrate the benchmark database and collect static files (production serves them)."""
+    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "--clear"]):
+        done = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+            [PYTHON, "manage.py", *command],
+            cwd=ROOT,
+            env=portal_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{command[0]} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def clean_redis(prefix: str = CACHE_PREFIX) -> int:
