@@ -190,7 +190,11 @@ def widget_edit(request: PortalRequest, cid: int, wid: str) -> HttpResponse:
             status=404,
         )
     if request.method == "GET":
-        editor = _update_editor(credential, data_for(widget.name, widget.configuration))
+        editor = _update_editor(
+            credential,
+            data_for(widget.name, widget.configuration),
+            live=may(request.membership, Action.CHANGE_UPSTREAM),
+        )
         return _editor_page(request, credential, editor, widget=widget)
     if not may(request.membership, Action.CHANGE_UPSTREAM):
         raise PermissionDenied("Viewers cannot reconfigure widgets.")
@@ -242,8 +246,9 @@ def _sync_url(credential: Credential) -> str:
     return reverse("widget-editor", args=[credential.pk])
 
 
-def _update_editor(credential: Credential, data: dict[str, Any]) -> WidgetEditor:
-    return WidgetEditor(data, name_editable=False, sync_url=_sync_url(credential))
+def _update_editor(credential: Credential, data: dict[str, Any], live: bool = True) -> WidgetEditor:
+    """The editor of an existing widget; `live` off (viewers) means no syncing on change."""
+    return WidgetEditor(data, name_editable=False, sync_url=_sync_url(credential) if live else "")
 
 
 def _log(

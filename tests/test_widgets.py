@@ -249,6 +249,7 @@ def test_viewers_see_a_widget_but_cannot_save_or_sync(
     client = as_user(carol)
     page = client.get(url).content.decode()
     assert "Save configuration" not in page
+    assert "hx-post" not in page.split('id="widget-form"')[1].split("</form>")[0]
     assert client.post(url, post_data("x", {})).status_code == 403
     assert (
         client.post(
