@@ -65,18 +65,30 @@ def active_membership(request: HttpRequest) -> Membership | None:
     return request._active_membership  # type: ignore[attr-defined]
 
 
+def memberships_of(request: HttpRequest) -> list[Membership]:
+    """All of the person's memberships with their teams, read once per request (one query)."""
+    if not hasattr(request, "_memberships"):
+        user = request.user
+        request._memberships = (  # type: ignore[attr-defined]
+            list(
+                Membership.objects.select_related("team")
+                .filter(user=user)
+                .order_by("joined_at", "id")
+            )
+            if user.is_authenticated
+            else []
+        )
+    return request._memberships  # type: ignore[attr-defined]
+
+
 def _load_active_membership(request: HttpRequest) -> Membership | None:
-    user = request.user
-    if not user.is_authenticated:
+    memberships = memberships_of(request)
+    if not memberships:
         return None
-    memberships = Membership.objects.select_related("team").filter(user=user)
     wanted = request.session.get(SESSION_TEAM_KEY)
-    if wanted is not None:
-        chosen = memberships.filter(team_id=wanted).first()
-        if chosen is not None:
-            return chosen
-    chosen = memberships.order_by("joined_at", "id").first()
-    if chosen is not None:
+    chosen = next((m for m in memberships if m.team_id == wanted), None)
+    if chosen is None:
+        chosen = memberships[0]
         request.session[SESSION_TEAM_KEY] = chosen.team_id
     return chosen
 

@@ -8,14 +8,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import activity
-from accounts.access import Action, team_object_or_404, team_view
+from accounts.access import Action, team_view
 from accounts.models import Credential, Service
 from integrations import cache
 from integrations.charts import monthly_chart
@@ -26,12 +26,21 @@ from integrations.pulsetracker import App, Page, PulsetrackerClient
 from portal.htmx import PortalRequest, render_screen
 
 
+def _team_credentials(request: PortalRequest) -> list[Credential]:
+    """The active team's Pulsetracker credentials, read once per request."""
+    if not hasattr(request, "_pulsetracker_credentials"):
+        request._pulsetracker_credentials = list(  # type: ignore[attr-defined]
+            Credential.objects.filter(team=request.team, service=Service.PULSETRACKER)
+        )
+    return request._pulsetracker_credentials  # type: ignore[attr-defined]
+
+
 def _credential(request: PortalRequest, cid: int) -> Credential:
-    return team_object_or_404(Credential, request, pk=cid, service=Service.PULSETRACKER)
-
-
-def _team_credentials(request: PortalRequest):
-    return Credential.objects.filter(team=request.team, service=Service.PULSETRACKER)
+    """One of the team's Pulsetracker credentials; another team's (or none) is a 404."""
+    found = next((c for c in _team_credentials(request) if c.pk == cid), None)
+    if found is None:
+        raise Http404("No such Pulsetracker credential in this team.")
+    return found
 
 
 def _page_number(request: PortalRequest) -> int:
@@ -103,7 +112,7 @@ def _list_context(request: PortalRequest, credential: Credential, number: int) -
 @team_view(Action.READ)
 def apps_home(request: PortalRequest) -> HttpResponse:
     """The only Pulsetracker credential is chosen by itself; several get a picker."""
-    credentials = list(_team_credentials(request))
+    credentials = _team_credentials(request)
     if len(credentials) == 1:
         return redirect("app-list", cid=credentials[0].pk)
     return render(request, "apps_pick.html", {"credentials": credentials})

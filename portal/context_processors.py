@@ -4,8 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.access import active_membership, allowed_actions
-from accounts.models import Membership
+from accounts.access import active_membership, allowed_actions, memberships_of
 
 
 def team(request: HttpRequest) -> dict[str, Any]:
@@ -15,6 +14,6 @@ def team(request: HttpRequest) -> dict[str, Any]:
     return {
         "active_membership": membership,
         "active_team": membership.team if membership else None,
-        "memberships": Membership.objects.filter(user=request.user).select_related("team"),
+        "memberships": memberships_of(request),
         "can": allowed_actions(membership),
     }
