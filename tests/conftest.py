@@ -150,45 +150,27 @@ def as_user(client):
     return login
 
 
-@pytest.fixture
-def pulsetracker_credential(acme, alice, sandbox_settings):
-    """A working Pulsetracker credential of Acme, linked by alice through the real flow."""
+def linked(team, person, service: str, label: str, token: str):
+    """A credential linked through the real flow (checked against the sandbox first)."""
     from integrations import credentials
 
-    credential, result = credentials.link(
-        acme,
-        alice,
-        "pulsetracker",
-        "Acme Live",
-        Secret(sandbox_settings.seed.pulsetracker_paid_token),
-    )
+    credential, result = credentials.link(team, person, service, label, Secret(token))
     assert credential is not None, result
     return credential
+
+
+@pytest.fixture
+def pulsetracker_credential(acme, alice, sandbox_settings):
+    """A working Pulsetracker credential of Acme (30 apps), linked by alice."""
+    return linked(
+        acme, alice, "pulsetracker", "Acme Live", sandbox_settings.seed.pulsetracker_paid_token
+    )
 
 
 @pytest.fixture
 def pulsoid_credential(acme, alice, sandbox_settings):
-    from integrations import credentials
-
-    credential, result = credentials.link(
-        acme, alice, "pulsoid", "Streamer", Secret(sandbox_settings.seed.pulsoid_full_token)
-    )
-    assert credential is not None, result
-    return credential
-
-
-@pytest.fixture
-def mallory_credential(other_team, mallory, sandbox_settings):
-    from integrations import credentials
-
-    credential, _ = credentials.link(
-        other_team,
-        mallory,
-        "pulsetracker",
-        "Theirs",
-        Secret(sandbox_settings.seed.pulsetracker_free_token),
-    )
-    return credential
+    """A Pulsoid credential of Acme with every scope, linked by alice."""
+    return linked(acme, alice, "pulsoid", "Streamer", sandbox_settings.seed.pulsoid_full_token)
 
 
 @pytest.fixture
