@@ -12,6 +12,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -37,8 +38,15 @@ def confirm(request: HttpRequest) -> str:
     password = request.POST.get(FIELD, "")
     if not password:
         return "Confirm your password to do this (asked again after a few minutes)."
+    # Wrong passwords here are throttled like log-ins, so sudo is no back door for guessing.
+    failures_key = f"sudo-failures:{request.user.pk}"
+    if cache.get(failures_key, 0) >= settings.AXES_FAILURE_LIMIT:
+        return "Too many wrong passwords: wait a few minutes, then try again."
     if not request.user.check_password(password):
+        cache.add(failures_key, 0, timeout=int(settings.AXES_COOLOFF_TIME * 3600))
+        cache.incr(failures_key)
         return "That password is not right."
+    cache.delete(failures_key)
     grant(request)
     return ""
 

@@ -248,6 +248,21 @@ def test_sensitive_actions_ask_for_the_password_when_it_was_not_entered_recently
     assert Membership.objects.get(user=bob).role == Role.VIEWER
 
 
+def test_wrong_sudo_passwords_are_throttled_like_log_ins(as_user, alice, bob, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    client = as_user(alice)
+    drop_sudo(client)
+    url = reverse("accounts:member-role", args=[Membership.objects.get(user=bob).pk])
+    for _ in range(3):
+        assert (
+            "not right"
+            in client.post(url, {"role": "admin", "sudo_password": "nope"}).content.decode()
+        )
+    refused = client.post(url, {"role": "admin", "sudo_password": PASSWORD}).content.decode()
+    assert "Too many wrong passwords" in refused
+    assert Membership.objects.get(user=bob).role == Role.MEMBER
+
+
 def test_linking_a_token_asks_for_the_password_inline_and_keeps_the_label(
     as_user, alice, acme, sandbox_settings
 ):
