@@ -199,6 +199,15 @@ def isolated_cache(settings):
     if caches["default"]["BACKEND"].endswith("LocMemCache"):
         caches["default"]["LOCATION"] = namespace
     settings.CACHES = caches
+    yield
+    if caches["default"]["BACKEND"].endswith("RedisCache"):
+        # Some keys (a credential's cache generation) never expire: remove this test's own.
+        from django.core.cache import cache
+
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 def settled(page) -> None:

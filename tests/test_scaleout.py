@@ -85,6 +85,7 @@ print("CREDENTIAL", credential.pk)
 def test_two_instances_share_sessions_cache_and_see_each_others_changes(
     database, sandbox, tmp_path
 ):
+    prefix = f"scaleout-{uuid.uuid4().hex}"
     env = {
         k: v
         for k, v in os.environ.items()
@@ -101,7 +102,7 @@ def test_two_instances_share_sessions_cache_and_see_each_others_changes(
             "CSRF_COOKIE_SECURE": "0",
             "DATABASE_URL": database,
             "REDIS_URL": REDIS,
-            "CACHE_KEY_PREFIX": f"scaleout-{uuid.uuid4().hex}",
+            "CACHE_KEY_PREFIX": prefix,
             "STATIC_ROOT": str(tmp_path / "static"),
             **sandbox.env(),
         }
@@ -193,6 +194,10 @@ def test_two_instances_share_sessions_cache_and_see_each_others_changes(
         assert "Renamed on A" in listed
         assert "Fleet 30</a>" not in listed
     finally:
+        store = redis.Redis.from_url(REDIS)
+        leftovers = list(store.scan_iter(match=f"{prefix}:*", count=1000))
+        if leftovers:
+            store.delete(*leftovers)
         for server in servers:
             server.terminate()
         for server in servers:
