@@ -442,3 +442,31 @@ def bench_script(name: str) -> Iterator[tuple[Report, contextlib.ExitStack]]:
             yield report, stack
         finally:
             report.emit()
+
+
+@dataclass
+class AppsPortal:
+    """What the apps-page benchmarks stand on: the sandbox, the portal's environment, and a
+    team whose one Pulsetracker credential sees 30 apps."""
+
+    sandbox: Any
+    env: dict[str, str]
+    token: str
+    names: list[str]
+    owner: Any
+    credential: Any
+
+
+def apps_portal(stack: Any, name: str, *, latency: float = 0.0, **env: str) -> AppsPortal:
+    """Prepare the database, start the sandbox (stopped by `stack`), set this process up like
+    the portal, and link a credential over 30 seeded apps (upstream latency `latency`)."""
+    ensure_database()
+    sandbox = start_sandbox()
+    stack.callback(sandbox.stop)
+    portal = portal_env(**env, **sandbox.env())
+    setup_django(portal)
+    token = sandbox.pulsetracker.add_user(app_limit=100, latency=latency)
+    names = seed_apps(sandbox, token, 30)
+    team, owner = make_team(name, f"owner@{name.lower()}.test")
+    credential = link_pulsetracker(team, owner, token)
+    return AppsPortal(sandbox, portal, token, names, owner, credential)

@@ -14,18 +14,12 @@ import time
 
 from bench.common import (
     Gunicorn,
+    apps_portal,
     bench_script,
-    ensure_database,
-    link_pulsetracker,
-    make_team,
     median,
     ms,
     percentile,
-    portal_env,
-    seed_apps,
     session_cookies,
-    setup_django,
-    start_sandbox,
 )
 
 LATENCY = 0.05
@@ -36,17 +30,11 @@ TARGET = 1.10
 
 def main() -> int:
     with bench_script("overhead") as (report, stack):
-        ensure_database()
-        sandbox = start_sandbox()
-        stack.callback(sandbox.stop)
-        env = portal_env(UPSTREAM_CACHE_SECONDS="0", **sandbox.env())
-        setup_django(env)
+        setup = apps_portal(stack, "Overhead", latency=LATENCY, UPSTREAM_CACHE_SECONDS="0")
+        sandbox, env, token, names = setup.sandbox, setup.env, setup.token, setup.names
+        owner, credential = setup.owner, setup.credential
         import requests
 
-        token = sandbox.pulsetracker.add_user(app_limit=100, latency=LATENCY)
-        names = seed_apps(sandbox, token, 30)
-        team, owner = make_team("Overhead", "owner@overhead.test")
-        credential = link_pulsetracker(team, owner, token)
         cookies = session_cookies(owner)
 
         server = stack.enter_context(Gunicorn(env))

@@ -13,19 +13,13 @@ import sys
 
 from bench.common import (
     Gunicorn,
+    apps_portal,
     bench_script,
     cookie_header,
-    ensure_database,
-    link_pulsetracker,
-    make_team,
     median,
     ms,
     percentile,
-    portal_env,
-    seed_apps,
     session_cookies,
-    setup_django,
-    start_sandbox,
 )
 from bench.loadgen import timed_load
 
@@ -37,17 +31,11 @@ TARGET = 0.5
 
 def main() -> int:
     with bench_script("throughput") as (report, stack):
-        ensure_database()
-        sandbox = start_sandbox()
-        stack.callback(sandbox.stop)
-        env = portal_env(**sandbox.env())
-        setup_django(env)
+        setup = apps_portal(stack, "Throughput")
+        sandbox, env, names = setup.sandbox, setup.env, setup.names
+        owner, credential = setup.owner, setup.credential
         from django.conf import settings
 
-        token = sandbox.pulsetracker.add_user(app_limit=100)
-        names = seed_apps(sandbox, token, 30)
-        team, owner = make_team("Throughput", "owner@throughput.test")
-        credential = link_pulsetracker(team, owner, token)
         headers = {"Cookie": cookie_header(session_cookies(owner))}
 
         server = stack.enter_context(Gunicorn(env, settings_module="bench.settings"))

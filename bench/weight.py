@@ -15,15 +15,9 @@ from html.parser import HTMLParser
 
 from bench.common import (
     Gunicorn,
+    apps_portal,
     bench_script,
-    ensure_database,
-    link_pulsetracker,
-    make_team,
-    portal_env,
-    seed_apps,
     session_cookies,
-    setup_django,
-    start_sandbox,
 )
 
 
@@ -58,17 +52,11 @@ class Assets(HTMLParser):
 
 def main() -> int:
     with bench_script("weight") as (report, stack):
-        ensure_database()
-        sandbox = start_sandbox()
-        stack.callback(sandbox.stop)
-        env = portal_env(**sandbox.env())
-        setup_django(env)
+        setup = apps_portal(stack, "Weight")
+        env, names = setup.env, setup.names
+        owner, credential = setup.owner, setup.credential
         import requests
 
-        token = sandbox.pulsetracker.add_user(app_limit=100)
-        names = seed_apps(sandbox, token, 30)
-        team, owner = make_team("Weight", "owner@weight.test")
-        credential = link_pulsetracker(team, owner, token)
         cookies = session_cookies(owner)
 
         server = stack.enter_context(Gunicorn(env))
