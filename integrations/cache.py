@@ -18,10 +18,6 @@ T = TypeVar("T")
 
 def version(credential_id: int) -> int:
     """The credential's current cache generation (bumped by `invalidate`)."""
-    return _version(credential_id)
-
-
-def _version(credential_id: int) -> int:
     key = f"upstream:v:{credential_id}"
     version = cache.get(key)
     if version is None:
@@ -30,12 +26,19 @@ def _version(credential_id: int) -> int:
     return int(version)
 
 
-def cached(credential_id: int, name: str, load: Callable[[], T]) -> T:
-    """`load()` once per UPSTREAM_CACHE_SECONDS for this credential; errors are not cached."""
+def cached(
+    credential_id: int, name: str, load: Callable[[], T], *, generation: int | None = None
+) -> T:
+    """`load()` once per UPSTREAM_CACHE_SECONDS for this credential; errors are not cached.
+
+    Pass `generation` when the caller has already read `version()`, to save a round trip.
+    """
     ttl = settings.UPSTREAM_CACHE_SECONDS
     if ttl <= 0:
         return load()
-    key = f"upstream:{credential_id}:{_version(credential_id)}:{name}"
+    if generation is None:
+        generation = version(credential_id)
+    key = f"upstream:{credential_id}:{generation}:{name}"
     value = cache.get(key)
     if value is None:
         value = load()

@@ -25,10 +25,7 @@ from accounts.crypto import DecryptionFailed, Secret, decrypt, encrypt
 from accounts.models import Credential, Health, Service, Team, User
 from integrations import protection
 from integrations.errors import (
-    BadResponse,
-    RateLimited,
     TokenRejected,
-    Unavailable,
     UpstreamError,
 )
 from integrations.pulsetracker import PulsetrackerClient
@@ -99,7 +96,7 @@ def check_token(service: str, token: Secret) -> CheckResult:
         return CheckResult(
             Health.EXPIRED if exc.expired else Health.REJECTED, exc.message, error=exc
         )
-    except (Unavailable, RateLimited, BadResponse, UpstreamError) as exc:
+    except UpstreamError as exc:  # unavailable, rate limited, unreadable, ...
         return CheckResult(Health.UNREACHABLE, exc.message, error=exc)
     scopes = sorted(info.scopes)
     channel = _channel(token) if SCOPE_PROFILE_READ in info.scopes else ""

@@ -78,14 +78,16 @@ def _error_fields(exc: CredentialUnusable | UpstreamError) -> dict[str, Any]:
     }
 
 
-def load_page(request: PortalRequest, credential: Credential, number: int) -> Page[App]:
+def load_page(
+    request: PortalRequest, credential: Credential, number: int, generation: int | None = None
+) -> Page[App]:
     """One upstream call per page view at most; repeat views come from the cache."""
 
     def load() -> Page[App]:
         with using(credential, request.user) as token:
             return PulsetrackerClient(token).list_apps(page=number)
 
-    return cache.cached(credential.pk, f"apps:{number}", load)
+    return cache.cached(credential.pk, f"apps:{number}", load, generation=generation)
 
 
 def _list_context(request: PortalRequest, credential: Credential, number: int) -> dict[str, Any]:
@@ -97,13 +99,15 @@ def _list_context(request: PortalRequest, credential: Credential, number: int) -
         "page_number": number,
         "this_month": timezone.now(),
     }
+    # The rendered table is cached like the data it shows, and forgotten with it: both are keyed
+    # by the credential's cache generation, read once here.
+    generation = cache.version(credential.pk)
+    context["cache_seconds"] = settings.UPSTREAM_CACHE_SECONDS
+    context["cache_version"] = generation
     try:
-        context["page"] = load_page(request, credential, number)
+        context["page"] = load_page(request, credential, number, generation)
     except (CredentialUnusable, UpstreamError) as exc:
         context["error"] = _failure(exc)
-    # The rendered table is cached like the data it shows, and forgotten with it.
-    context["cache_seconds"] = settings.UPSTREAM_CACHE_SECONDS
-    context["cache_version"] = cache.version(credential.pk)
     return context
 
 

@@ -89,8 +89,7 @@ def _refusal(result: service.CheckResult) -> str:
 @team_view(Action.MANAGE_CREDENTIALS)
 def credential_check(request: PortalRequest, pk: int) -> HttpResponse:
     credential = team_object_or_404(Credential, request, pk=pk)
-    service.recheck(credential, request.user)
-    credential.refresh_from_db()
+    service.recheck(credential, request.user)  # updates `credential` in place
     if not request.htmx:
         messages.info(request, f"Checked “{credential.label}”: {credential.get_health_display()}.")
         return redirect("credentials")
