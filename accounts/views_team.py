@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -92,15 +94,11 @@ def member_role(request: PortalRequest, pk: int) -> HttpResponse:
     if role not in Role.values:
         messages.error(request, "Pick one of the roles.")
         return redirect("accounts:members")
-    problem = sudo.confirm(request)
-    if problem:
-        return _sudo_again(request, problem, membership)
-    try:
-        team.change_role(membership, role, request.user)
-        messages.success(request, f"{membership.user.email} is now {Role(role).label.lower()}.")
-    except team.TeamRuleBroken as exc:
-        messages.error(request, exc.message)
-    return redirect("accounts:members")
+    return _sensitive_member_change(
+        request,
+        lambda: team.change_role(membership, role, request.user),
+        f"{membership.user.email} is now {Role(role).label.lower()}.",
+    )
 
 
 @sensitive_post_parameters(sudo.FIELD)
@@ -109,20 +107,26 @@ def member_role(request: PortalRequest, pk: int) -> HttpResponse:
 @team_view(Action.MANAGE_MEMBERS)
 def member_remove(request: PortalRequest, pk: int) -> HttpResponse:
     membership = team_object_or_404(Membership, request, pk=pk)
+    return _sensitive_member_change(
+        request,
+        lambda: team.remove(membership, request.user),
+        f"Removed {membership.user.email} from the team.",
+    )
+
+
+def _sensitive_member_change(
+    request: PortalRequest, change: Callable[[], None], success: str
+) -> HttpResponse:
+    """Ask for the password when sudo mode has lapsed, then make the change or say why not."""
     problem = sudo.confirm(request)
     if problem:
-        return _sudo_again(request, problem, membership)
+        return render(request, "members.html", _members_context(request, sudo_error=problem))
     try:
-        team.remove(membership, request.user)
-        messages.success(request, f"Removed {membership.user.email} from the team.")
+        change()
+        messages.success(request, success)
     except team.TeamRuleBroken as exc:
         messages.error(request, exc.message)
     return redirect("accounts:members")
-
-
-def _sudo_again(request: PortalRequest, problem: str, membership: Membership) -> HttpResponse:
-    context = _members_context(request, sudo_error=problem, sudo_for=membership.pk)
-    return render(request, "members.html", context, status=200)
 
 
 @require_POST

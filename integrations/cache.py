@@ -19,11 +19,11 @@ T = TypeVar("T")
 def version(credential_id: int) -> int:
     """The credential's current cache generation (bumped by `invalidate`)."""
     key = f"upstream:v:{credential_id}"
-    version = cache.get(key)
-    if version is None:
+    current = cache.get(key)
+    if current is None:
         cache.add(key, 1, timeout=None)
-        version = cache.get(key, 1)
-    return int(version)
+        current = cache.get(key, 1)
+    return int(current)
 
 
 def cached(
