@@ -15,11 +15,12 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import F, Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 
 from accounts.models import Membership, Role, Team, User
+from accounts.prepared import Prepared
 
 SESSION_TEAM_KEY = "active_team_id"
 
@@ -65,19 +66,32 @@ def active_membership(request: HttpRequest) -> Membership | None:
     return request._active_membership  # type: ignore[attr-defined]
 
 
+# Runs on every page (layout and access check), so its SQL is built once: see accounts/prepared.
+_memberships_query = Prepared(
+    lambda user_id: (
+        Membership.objects.filter(user_id=user_id)
+        .annotate(team_name=F("team__name"))
+        .order_by("joined_at", "id")
+    ),
+    "user_id",
+)
+
+
 def memberships_of(request: HttpRequest) -> list[Membership]:
-    """All of the person's memberships with their teams, read once per request (one query)."""
+    """All of the person's memberships with their teams, read once per request (one query).
+
+    Each membership's `team` carries the id and name; other team fields load on first use.
+    """
     if not hasattr(request, "_memberships"):
         user = request.user
-        request._memberships = (  # type: ignore[attr-defined]
-            list(
-                Membership.objects.select_related("team")
-                .filter(user=user)
-                .order_by("joined_at", "id")
+        memberships = _memberships_query(user_id=user.pk) if user.is_authenticated else []
+        for membership in memberships:
+            membership.team = Team.from_db(
+                membership._state.db,
+                ["id", "name"],
+                [membership.team_id, membership.team_name],  # type: ignore[attr-defined]
             )
-            if user.is_authenticated
-            else []
-        )
+        request._memberships = memberships  # type: ignore[attr-defined]
     return request._memberships  # type: ignore[attr-defined]
 
 
