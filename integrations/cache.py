@@ -7,8 +7,9 @@ the clients' dataclasses, which never hold a token.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -18,12 +19,18 @@ T = TypeVar("T")
 
 def version(credential_id: int) -> int:
     """The credential's current cache generation (bumped by `invalidate`)."""
+    return version_and(credential_id, None)[0]
+
+
+def version_and(credential_id: int, other_key: str | None) -> tuple[int, Any]:
+    """The credential's generation and another cached value (or None), in one round trip."""
     key = f"upstream:v:{credential_id}"
-    current = cache.get(key)
+    found = cache.get_many([key, other_key] if other_key else [key])
+    current = found.get(key)
     if current is None:
         cache.add(key, 1, timeout=None)
         current = cache.get(key, 1)
-    return int(current)
+    return int(current), found.get(other_key) if other_key else None
 
 
 def cached(
@@ -33,17 +40,26 @@ def cached(
 
     Pass `generation` when the caller has already read `version()`, to save a round trip.
     """
+    return cached_for(credential_id, name, load, generation=generation)[0]
+
+
+def cached_for(
+    credential_id: int, name: str, load: Callable[[], T], *, generation: int | None = None
+) -> tuple[T, float]:
+    """`cached()`, and for how many more seconds the value will be served from the cache."""
     ttl = settings.UPSTREAM_CACHE_SECONDS
     if ttl <= 0:
-        return load()
+        return load(), 0.0
     if generation is None:
         generation = version(credential_id)
-    key = f"upstream:{credential_id}:{generation}:{name}"
-    value = cache.get(key)
-    if value is None:
-        value = load()
-        cache.set(key, value, timeout=ttl)
-    return value
+    # Entries are (stored at, value); the "at" in the key keeps them apart from plain values.
+    key = f"upstream:{credential_id}:{generation}:at:{name}"
+    found = cache.get(key)
+    if found is None:
+        found = (time.time(), load())
+        cache.set(key, found, timeout=ttl)
+    stored_at, value = found
+    return value, max(0.0, stored_at + ttl - time.time())
 
 
 def invalidate(credential_id: int) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache as django_cache
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,20 +18,29 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import activity
 from accounts.access import Action, team_view
 from accounts.models import Credential, Service
+from accounts.prepared import Prepared
 from integrations import cache
 from integrations.charts import monthly_chart
 from integrations.credentials import CredentialUnusable, using
 from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
 from integrations.forms import AppNameForm
 from integrations.pulsetracker import App, Page, PulsetrackerClient
+from portal import pagecache
 from portal.htmx import PortalRequest, render_screen
+
+# Every apps view reads this list (the picker and the credential itself); built once, see
+# accounts/prepared.
+_credentials_query = Prepared(
+    lambda team_id: Credential.objects.filter(team_id=team_id, service=Service.PULSETRACKER),
+    "team_id",
+)
 
 
 def _team_credentials(request: PortalRequest) -> list[Credential]:
     """The active team's Pulsetracker credentials, read once per request."""
     if not hasattr(request, "_pulsetracker_credentials"):
-        request._pulsetracker_credentials = list(  # type: ignore[attr-defined]
-            Credential.objects.filter(team=request.team, service=Service.PULSETRACKER)
+        request._pulsetracker_credentials = _credentials_query(  # type: ignore[attr-defined]
+            team_id=request.team.pk
         )
     return request._pulsetracker_credentials  # type: ignore[attr-defined]
 
@@ -80,17 +90,22 @@ def _error_fields(exc: CredentialUnusable | UpstreamError) -> dict[str, Any]:
 
 def load_page(
     request: PortalRequest, credential: Credential, number: int, generation: int | None = None
-) -> Page[App]:
-    """One upstream call per page view at most; repeat views come from the cache."""
+) -> tuple[Page[App], float]:
+    """One upstream call per page view at most; repeat views come from the cache.
+
+    Also says for how many more seconds the cache will serve this page of data.
+    """
 
     def load() -> Page[App]:
         with using(credential, request.user) as token:
             return PulsetrackerClient(token).list_apps(page=number)
 
-    return cache.cached(credential.pk, f"apps:{number}", load, generation=generation)
+    return cache.cached_for(credential.pk, f"apps:{number}", load, generation=generation)
 
 
-def _list_context(request: PortalRequest, credential: Credential, number: int) -> dict[str, Any]:
+def _list_context(
+    request: PortalRequest, credential: Credential, number: int, generation: int | None = None
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "credential": credential,
         "credentials": _team_credentials(request),
@@ -100,12 +115,14 @@ def _list_context(request: PortalRequest, credential: Credential, number: int) -
         "this_month": timezone.now(),
     }
     # The rendered table is cached like the data it shows, and forgotten with it: both are keyed
-    # by the credential's cache generation, read once here.
-    generation = cache.version(credential.pk)
+    # by the credential's cache generation, read once per request.
+    if generation is None:
+        generation = cache.version(credential.pk)
     context["cache_seconds"] = settings.UPSTREAM_CACHE_SECONDS
     context["cache_version"] = generation
+    context["fresh_for"] = 0.0
     try:
-        context["page"] = load_page(request, credential, number, generation)
+        context["page"], context["fresh_for"] = load_page(request, credential, number, generation)
     except (CredentialUnusable, UpstreamError) as exc:
         context["error"] = _failure(exc)
     return context
@@ -126,10 +143,39 @@ def apps_home(request: PortalRequest) -> HttpResponse:
 @login_required
 @team_view(Action.READ)
 def app_list(request: PortalRequest, cid: int) -> HttpResponse:
+    """The apps page. Repeat views are served whole from the page cache (portal/pagecache)."""
     credential = _credential(request, cid)
-    context = _list_context(request, credential, _page_number(request))
-    context["form"] = _fresh_form()
-    return render_screen(request, "apps.html", "apps-table", context)
+    number = _page_number(request)
+    use_cache = settings.UPSTREAM_CACHE_SECONDS > 0 and pagecache.cacheable(request)
+    if not use_cache:
+        context = _list_context(request, credential, number)
+        context["form"] = _fresh_form()
+        return render_screen(request, "apps.html", "apps-table", context)
+    # What the page shows besides the layout: the credential and the team's other credentials
+    # (the picker), the person's role (controls), and the data, through its cache generation.
+    key = pagecache.page_key(
+        request,
+        "apps",
+        [
+            credential.pk,
+            [(c.pk, c.label) for c in _team_credentials(request)],
+            request.membership.role,
+            number,
+        ],
+    )
+    generation, stored = cache.version_and(credential.pk, key)
+    if stored is not None and stored["generation"] == generation:
+        return pagecache.respond(request, stored)
+    context = _list_context(request, credential, number, generation)
+    form = context["form"] = _fresh_form()
+    values = pagecache.per_request_values(request)
+    context["csrf_token"] = values["csrf_token"]
+    response = render_screen(request, "apps.html", "apps-table", context)
+    if context["error"] is None and context["fresh_for"] >= 1:
+        stored = pagecache.entry(response, values, fresh=[form.initial["submission"]])
+        stored["generation"] = generation
+        django_cache.set(key, stored, timeout=int(context["fresh_for"]))
+    return response
 
 
 @require_POST
