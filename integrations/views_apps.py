@@ -116,7 +116,7 @@ def _list_context(
     }
     # The rendered table is cached like the data it shows, and forgotten with it: both are keyed
     # by the credential's cache generation, read once per request.
-    if generation is None:
+    if generation is None and settings.UPSTREAM_CACHE_SECONDS > 0:
         generation = cache.version(credential.pk)
     context["cache_seconds"] = settings.UPSTREAM_CACHE_SECONDS
     context["cache_version"] = generation
