@@ -200,7 +200,7 @@ def send(
     (429) or BadResponse (redirect, oversized body). Any other status comes back for the caller
     to interpret. Unavailable answers feed the upstream's circuit breaker.
     """
-    protection.before_call(service)
+    counting = protection.before_call(service)
     try:
         response = _send(
             method, url, service, bearer, params, json_body, form, timeouts, max_body, http
@@ -208,7 +208,7 @@ def send(
     except Unavailable:
         protection.failed(service)
         raise
-    protection.succeeded(service)
+    protection.succeeded(service, counting)
     return response
 
 

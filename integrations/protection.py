@@ -24,14 +24,20 @@ def _key(service: str, part: str) -> str:
     return f"breaker:{service.lower().replace(' ', '-')}:{part}"
 
 
-def before_call(service: str) -> None:
-    """Fail fast while the breaker for `service` is open."""
-    if cache.get(_key(service, "open")):
+def before_call(service: str) -> bool:
+    """Fail fast while the breaker for `service` is open.
+
+    Returns whether failures are being counted, so `succeeded` only writes when there is a count
+    to reset: a healthy upstream costs one cache read per call, not a read and a write.
+    """
+    found = cache.get_many([_key(service, "open"), _key(service, "failures")])
+    if found.get(_key(service, "open")):
         raise Unavailable(
             f"{service} kept failing, so the portal is pausing calls to it for a few seconds; "
             "try again shortly.",
             service=service,
         )
+    return bool(found.get(_key(service, "failures")))
 
 
 def failed(service: str) -> None:
@@ -48,8 +54,10 @@ def failed(service: str) -> None:
         cache.delete(key)
 
 
-def succeeded(service: str) -> None:
-    cache.delete(_key(service, "failures"))
+def succeeded(service: str, counting: bool = True) -> None:
+    """Reset the failure count after a good answer (`counting` as `before_call` returned)."""
+    if counting:
+        cache.delete(_key(service, "failures"))
 
 
 def spend(credential_id: int, per_second: int) -> None:

@@ -97,3 +97,15 @@ def test_the_portal_default_budget_is_below_pulsoids_limit(settings):
     from portal import settings as portal_settings
 
     assert portal_settings.PULSOID_REQUESTS_PER_SECOND < 20
+
+
+def test_a_success_after_failures_through_the_client_resets_the_count(sandbox, breaker):
+    client = PulsetrackerClient(
+        Secret(sandbox.seed.pulsetracker_paid_token), base_url=sandbox.pulsetracker_url
+    )
+    for _ in range(2):
+        protection.failed("Pulsetracker")
+    assert client.list_apps().total == 30  # a good answer: the two failures are forgotten
+    for _ in range(2):
+        protection.failed("Pulsetracker")
+    assert client.list_apps().total == 30  # still closed (2 + 2 would have opened it)
