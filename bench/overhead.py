@@ -4,6 +4,11 @@ The apps page through the portal (gunicorn, logged in, UPSTREAM_CACHE_SECONDS=0 
 calls upstream) against a sandbox Pulsetracker user answering after 50 ms, versus a direct
 `requests` GET of the same sandbox URL with the same token. Both are timed in one run,
 alternating, sequentially; the figure is the ratio of the medians.
+
+A third series is the floor: `/bench/proxy/` on the same gunicorn, a logged-in Django view that
+does nothing but the same plain `requests` GET and passes the body through (bench/urls.py). It
+shows what any Django page over this upstream costs on this machine, so the portal's own share
+(authorization, decryption, the client's checks, parsing, the page) can be read apart from it.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ def main() -> int:
 
         cookies = session_cookies(owner)
 
-        server = stack.enter_context(Gunicorn(env))
+        server = stack.enter_context(
+            Gunicorn({**env, "BENCH_PROXY_TOKEN": token}, settings_module="bench.settings")
+        )
         print(f"[overhead] portal: {server.describe()}", flush=True)
         portal = requests.Session()
         portal.trust_env = False
@@ -45,6 +52,7 @@ def main() -> int:
         direct = requests.Session()
         direct.trust_env = False
         page_url = f"{server.url}/apps/{credential.pk}/"
+        proxy_url = f"{server.url}/bench/proxy/"
         upstream_url = f"{sandbox.pulsetracker_url}/apps"
         upstream_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
@@ -54,6 +62,14 @@ def main() -> int:
             seconds = time.perf_counter() - began
             if response.status_code != 200 or names[0] not in response.text:
                 raise RuntimeError(f"portal apps page: status {response.status_code}")
+            return seconds
+
+        def floor() -> float:
+            began = time.perf_counter()
+            response = portal.get(proxy_url, timeout=30)
+            seconds = time.perf_counter() - began
+            if response.status_code != 200 or names[0] not in response.text:
+                raise RuntimeError(f"proxy view: status {response.status_code}")
             return seconds
 
         def straight() -> float:
@@ -66,19 +82,26 @@ def main() -> int:
 
         for _ in range(WARMUP):
             via_portal()
+            floor()
             straight()
         calls_before = len(sandbox.requests_to("GET", "/pulsetracker/api/apps"))
-        portal_times, direct_times = [], []
+        portal_times, floor_times, direct_times = [], [], []
         for _ in range(REQUESTS):
             portal_times.append(via_portal())
+            floor_times.append(floor())
             direct_times.append(straight())
         calls = len(sandbox.requests_to("GET", "/pulsetracker/api/apps")) - calls_before
 
         portal_median, direct_median = median(portal_times), median(direct_times)
+        floor_median = median(floor_times)
         ratio = portal_median / direct_median
         report.add(
             f"portal apps page, cache off, upstream {LATENCY * 1000:.0f} ms: median of {REQUESTS}",
             f"{ms(portal_median)} (p90 {ms(percentile(portal_times, 0.9))})",
+        )
+        report.add(
+            f"floor: logged-in Django view passing the same GET through: median of {REQUESTS}",
+            f"{ms(floor_median)} (p90 {ms(percentile(floor_times, 0.9))})",
         )
         report.add(
             f"direct requests GET of the same sandbox URL: median of {REQUESTS}",
@@ -90,9 +113,18 @@ def main() -> int:
             f"<= {TARGET:.2f}",
             ratio <= TARGET,
         )
+        report.add(
+            "floor ratio (floor median / direct median)",
+            f"{floor_median / direct_median:.3f} "
+            f"(any Django view adds {ms(floor_median - direct_median)})",
+        )
+        report.add(
+            "the portal's own share (portal median - floor median)",
+            ms(portal_median - floor_median),
+        )
         report.note(
-            f"upstream list calls during the {2 * REQUESTS} timed requests: {calls} "
-            f"({REQUESTS} from the portal + {REQUESTS} direct expected)"
+            f"upstream list calls during the {3 * REQUESTS} timed requests: {calls} "
+            f"({REQUESTS} each from the portal, the floor view and the direct client expected)"
         )
     return 0
 

@@ -1,4 +1,4 @@
-"""The portal's settings plus one bare view (`/bench/bare/`), for the throughput benchmark.
+"""The portal's settings plus the reference views of bench/urls.py (bare view, proxy view).
 
 Used only by `make bench` (DJANGO_SETTINGS_MODULE=bench.settings); the portal never loads it.
 """
