@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 
 from bench.common import (
     Gunicorn,
@@ -56,29 +57,24 @@ def main() -> int:
         upstream_url = f"{sandbox.pulsetracker_url}/apps"
         upstream_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
-        def via_portal() -> float:
-            began = time.perf_counter()
-            response = portal.get(page_url, timeout=30)
-            seconds = time.perf_counter() - began
-            if response.status_code != 200 or names[0] not in response.text:
-                raise RuntimeError(f"portal apps page: status {response.status_code}")
-            return seconds
+        def timer(
+            http: requests.Session, url: str, what: str, headers: dict[str, str] | None = None
+        ) -> Callable[[], float]:
+            """A function timing one GET of `url` that must answer 200 with the first app."""
 
-        def floor() -> float:
-            began = time.perf_counter()
-            response = portal.get(proxy_url, timeout=30)
-            seconds = time.perf_counter() - began
-            if response.status_code != 200 or names[0] not in response.text:
-                raise RuntimeError(f"proxy view: status {response.status_code}")
-            return seconds
+            def timed() -> float:
+                began = time.perf_counter()
+                response = http.get(url, headers=headers, timeout=30)
+                seconds = time.perf_counter() - began
+                if response.status_code != 200 or names[0] not in response.text:
+                    raise RuntimeError(f"{what}: status {response.status_code}")
+                return seconds
 
-        def straight() -> float:
-            began = time.perf_counter()
-            response = direct.get(upstream_url, headers=upstream_headers, timeout=30)
-            seconds = time.perf_counter() - began
-            if response.status_code != 200 or names[0] not in response.text:
-                raise RuntimeError(f"sandbox apps list: status {response.status_code}")
-            return seconds
+            return timed
+
+        via_portal = timer(portal, page_url, "portal apps page")
+        floor = timer(portal, proxy_url, "proxy view")
+        straight = timer(direct, upstream_url, "sandbox apps list", upstream_headers)
 
         for _ in range(WARMUP):
             via_portal()

@@ -128,3 +128,17 @@ def test_with_the_cache_off_every_view_asks_upstream_and_renders(
     for _ in range(3):
         assert client.get(list_url(pulsetracker_credential)).templates
     assert len(sandbox.requests_to("GET", APPS_API)) - before == 3
+
+
+def test_text_that_looks_like_a_hole_is_shown_as_typed(
+    as_user, bob, pulsetracker_credential
+):
+    lookalike = "%%0123456789abcdef01234567:csrf_token%% and %%fresh0%%"
+    client = as_user(bob)
+    client.post(
+        reverse("app-create", args=[pulsetracker_credential.pk]),
+        {"name": lookalike, "submission": "1" * 32},
+    )
+    for _ in range(2):  # rendered, then from the page cache
+        body = client.get(list_url(pulsetracker_credential)).content.decode()
+        assert lookalike in body
