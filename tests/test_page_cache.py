@@ -130,9 +130,7 @@ def test_with_the_cache_off_every_view_asks_upstream_and_renders(
     assert len(sandbox.requests_to("GET", APPS_API)) - before == 3
 
 
-def test_text_that_looks_like_a_hole_is_shown_as_typed(
-    as_user, bob, pulsetracker_credential
-):
+def test_text_that_looks_like_a_hole_is_shown_as_typed(as_user, bob, pulsetracker_credential):
     lookalike = "%%0123456789abcdef01234567:csrf_token%% and %%fresh0%%"
     client = as_user(bob)
     client.post(
