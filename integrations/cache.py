@@ -7,6 +7,7 @@ the clients' dataclasses, which never hold a token.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,18 +20,42 @@ T = TypeVar("T")
 
 def version(credential_id: int) -> int:
     """The credential's current cache generation (bumped by `invalidate`)."""
-    return version_and(credential_id, None)[0]
-
-
-def version_and(credential_id: int, other_key: str | None) -> tuple[int, Any]:
-    """The credential's generation and another cached value (or None), in one round trip."""
     key = f"upstream:v:{credential_id}"
-    found = cache.get_many([key, other_key] if other_key else [key])
+    return _current(key, {key: cache.get(key)})
+
+
+def page_versions_and(credential_id: int, team_id: int, page_key: str) -> tuple[int, int, Any]:
+    """The credential's generation, the team's credentials version and a stored page, at once."""
+    keys = [f"upstream:v:{credential_id}", _team_key(team_id)]
+    found = cache.get_many([*keys, page_key])
+    return _current(keys[0], found), _current(keys[1], found), found.get(page_key)
+
+
+def _current(key: str, found: dict[str, Any]) -> int:
     current = found.get(key)
     if current is None:
-        cache.add(key, 1, timeout=None)
-        current = cache.get(key, 1)
-    return int(current), found.get(other_key) if other_key else None
+        cache.add(key, _fresh_version(), timeout=None)
+        current = cache.get(key, 0)
+    return int(current)
+
+
+def _fresh_version() -> int:
+    """A starting version no earlier one had, so a version key lost from the cache (eviction, a
+    Redis restart) can never come back equal to what old entries were stored under."""
+    return secrets.randbits(62)
+
+
+def _team_key(team_id: int) -> str:
+    return f"team-credentials:v:{team_id}"
+
+
+def credentials_changed(team_id: int) -> None:
+    """A credential of this team was linked, changed or removed: pages showing them are stale.
+
+    Called from the Credential save/delete signals (see integrations/apps.py), so every path
+    counts, the admin and cascades included.
+    """
+    _bump(_team_key(team_id))
 
 
 def cached(
@@ -64,11 +89,14 @@ def cached_for(
 
 def invalidate(credential_id: int) -> None:
     """Forget everything cached for this credential (after a create or rename)."""
-    key = f"upstream:v:{credential_id}"
+    _bump(f"upstream:v:{credential_id}")
+
+
+def _bump(key: str) -> None:
     try:
         cache.incr(key)
     except ValueError:
-        cache.set(key, 2, timeout=None)
+        cache.set(key, _fresh_version(), timeout=None)
 
 
 def first_submission(credential_id: int, submission: str) -> bool:

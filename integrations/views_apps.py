@@ -144,28 +144,22 @@ def apps_home(request: PortalRequest) -> HttpResponse:
 @team_view(Action.READ)
 def app_list(request: PortalRequest, cid: int) -> HttpResponse:
     """The apps page. Repeat views are served whole from the page cache (portal/pagecache)."""
-    credential = _credential(request, cid)
     number = _page_number(request)
-    use_cache = settings.UPSTREAM_CACHE_SECONDS > 0 and pagecache.cacheable(request)
-    if not use_cache:
-        context = _list_context(request, credential, number)
+    if settings.UPSTREAM_CACHE_SECONDS <= 0 or not pagecache.cacheable(request):
+        context = _list_context(request, _credential(request, cid), number)
         context["form"] = _fresh_form()
         return render_screen(request, "apps.html", "apps-table", context)
-    # What the page shows besides the layout: the credential and the team's other credentials
-    # (the picker), the person's role (controls), and the data, through its cache generation.
-    key = pagecache.page_key(
-        request,
-        "apps",
-        [
-            credential.pk,
-            [(c.pk, c.label) for c in _team_credentials(request)],
-            request.membership.role,
-            number,
-        ],
-    )
-    generation, stored = cache.version_and(credential.pk, key)
-    if stored is not None and stored["generation"] == generation:
+    # The key names what the page shows besides the layout (which pagecache.layout_key covers:
+    # the person, their teams and roles, the active team): the credential, the role (controls)
+    # and the page number. The entry is valid while the data's generation and the team's
+    # credentials version (bumped on any credential save or delete, so also on a new label or an
+    # unlink) are those it was stored under. A page is only stored after `_credential` found
+    # this credential in this team, so a valid entry needs no credentials query.
+    key = pagecache.page_key(request, "apps", [cid, request.membership.role, number])
+    generation, team_version, stored = cache.page_versions_and(cid, request.team.pk, key)
+    if stored is not None and stored["versions"] == [generation, team_version]:
         return pagecache.respond(request, stored)
+    credential = _credential(request, cid)
     context = _list_context(request, credential, number, generation)
     form = context["form"] = _fresh_form()
     values = pagecache.per_request_values(request)
@@ -173,7 +167,7 @@ def app_list(request: PortalRequest, cid: int) -> HttpResponse:
     response = render_screen(request, "apps.html", "apps-table", context)
     if context["error"] is None and context["fresh_for"] >= 1:
         stored = pagecache.entry(response, values, fresh=[form.initial["submission"]])
-        stored["generation"] = generation
+        stored["versions"] = [generation, team_version]
         django_cache.set(key, stored, timeout=int(context["fresh_for"]))
     return response
 

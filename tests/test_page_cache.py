@@ -65,13 +65,14 @@ def test_the_cached_page_follows_changes_to_team_role_and_credential(
     body = client.get(list_url(pulsetracker_credential)).content.decode()
     assert "Create app" in body
     assert ">Rename</button>" in body
-    acme.name = "Acme Renamed"
-    acme.save()
     pulsetracker_credential.label = "Acme Production"
     pulsetracker_credential.save()
     body = client.get(list_url(pulsetracker_credential)).content.decode()
-    assert "Acme Renamed" in body
     assert "Acme Production" in body
+    acme.name = "Acme Renamed"
+    acme.save()
+    body = client.get(list_url(pulsetracker_credential)).content.decode()
+    assert "Acme Renamed" in body
     Membership.objects.filter(user=bob, team=acme).update(role=Role.VIEWER)
     body = client.get(list_url(pulsetracker_credential)).content.decode()
     assert "Create app" not in body
@@ -140,3 +141,52 @@ def test_text_that_looks_like_a_hole_is_shown_as_typed(as_user, bob, pulsetracke
     for _ in range(2):  # rendered, then from the page cache
         body = client.get(list_url(pulsetracker_credential)).content.decode()
         assert lookalike in body
+
+
+def test_an_unlinked_credential_is_gone_at_once_though_its_page_was_stored(
+    as_user, alice, bob, pulsetracker_credential
+):
+    from integrations import credentials
+
+    client = as_user(bob)
+    url = list_url(pulsetracker_credential)
+    for _ in range(2):
+        assert client.get(url).status_code == 200
+    credentials.unlink(pulsetracker_credential, alice)
+    assert client.get(url).status_code == 404
+
+
+def test_a_credential_deleted_in_bulk_is_gone_at_once(as_user, bob, acme, pulsetracker_credential):
+    from accounts.models import Credential
+
+    client = as_user(bob)
+    url = list_url(pulsetracker_credential)
+    for _ in range(2):
+        assert client.get(url).status_code == 200
+    Credential.objects.filter(team=acme).delete()  # as the admin or a cascade would
+    assert client.get(url).status_code == 404
+
+
+def test_a_lost_version_key_never_revives_a_stored_page(as_user, bob, pulsetracker_credential):
+    from django.core.cache import cache
+
+    client = as_user(bob)
+    url = list_url(pulsetracker_credential)
+    for _ in range(2):
+        client.get(url)
+    # Redis evicted or restarted: the versions come back as new values, so the page is rendered.
+    cache.delete_many(
+        [
+            f"upstream:v:{pulsetracker_credential.pk}",
+            f"team-credentials:v:{pulsetracker_credential.team_id}",
+        ]
+    )
+    assert client.get(url).templates
+
+
+def test_another_teams_member_never_gets_a_stored_page(
+    as_user, bob, mallory, pulsetracker_credential
+):
+    assert as_user(bob).get(list_url(pulsetracker_credential)).status_code == 200
+    assert as_user(bob).get(list_url(pulsetracker_credential)).status_code == 200
+    assert as_user(mallory).get(list_url(pulsetracker_credential)).status_code == 404
