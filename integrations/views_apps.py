@@ -12,7 +12,6 @@ from django.core.cache import cache as django_cache
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import activity
@@ -112,7 +111,6 @@ def _list_context(
         "page": None,
         "error": None,
         "page_number": number,
-        "this_month": timezone.now(),
     }
     # The rendered table is cached like the data it shows, and forgotten with it: both are keyed
     # by the credential's cache generation, read once per request.
