@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.common import (
@@ -157,19 +158,14 @@ def main() -> int:
             linkers.append(User.objects.create_user(email=f"gone+{team.pk}@creds.test"))
             client = Client()
             client.force_login(owner)
-            add_credentials(team, linkers, 1, 1)
-            one, one_sql, one_time = count_queries(client, "/credentials/")
-            add_credentials(team, linkers, 2, 99)
-            hundred, hundred_sql, hundred_time = count_queries(client, "/credentials/")
-            report.add("queries, credentials page with 1 credential", f"{one} ({ms(one_time)})")
-            report.add(
-                "queries, credentials page with 100 credentials",
-                f"{hundred} ({ms(hundred_time)})",
-                f"= {one} (as with 1)",
-                hundred == one,
+            compare_queries(
+                report,
+                client,
+                "/credentials/",
+                "credentials page",
+                ("1 credential", lambda: add_credentials(team, linkers, 1, 1)),
+                ("100 credentials", lambda: add_credentials(team, linkers, 2, 99)),
             )
-            if hundred != one:
-                report.note(f"credentials page, extra queries: {extra(one_sql, hundred_sql)}")
         except Exception as exc:
             failures.append(f"credentials page: {type(exc).__name__}: {exc}")
             print(f"[calls] credentials page part failed: {exc!r}", flush=True)
@@ -179,19 +175,14 @@ def main() -> int:
             team, owner = make_team("Activity", "owner@activity.test")
             client = Client()
             client.force_login(owner)
-            add_activity(team, owner, 10)
-            ten, ten_sql, ten_time = count_queries(client, "/accounts/activity/")
-            add_activity(team, owner, 9_990)
-            many, many_sql, many_time = count_queries(client, "/accounts/activity/")
-            report.add("queries, activity page with 10 entries", f"{ten} ({ms(ten_time)})")
-            report.add(
-                "queries, activity page with 10,000 entries",
-                f"{many} ({ms(many_time)})",
-                f"= {ten} (as with 10)",
-                many == ten,
+            compare_queries(
+                report,
+                client,
+                "/accounts/activity/",
+                "activity page",
+                ("10 entries", lambda: add_activity(team, owner, 10)),
+                ("10,000 entries", lambda: add_activity(team, owner, 9_990)),
             )
-            if many != ten:
-                report.note(f"activity page, extra queries: {extra(ten_sql, many_sql)}")
         except Exception as exc:
             failures.append(f"activity page: {type(exc).__name__}: {exc}")
             print(f"[calls] activity page part failed: {exc!r}", flush=True)
@@ -199,6 +190,31 @@ def main() -> int:
         if failures:
             raise RuntimeError("; ".join(failures))
     return 0
+
+
+def compare_queries(
+    report: Any,
+    client: Any,
+    url: str,
+    page: str,
+    few: tuple[str, Callable[[], None]],
+    many: tuple[str, Callable[[], None]],
+) -> None:
+    """Queries of `url` after adding a few rows, then after adding many: the target is equal."""
+    (few_label, add_few), (many_label, add_many) = few, many
+    add_few()
+    few_count, few_sql, few_time = count_queries(client, url)
+    add_many()
+    many_count, many_sql, many_time = count_queries(client, url)
+    report.add(f"queries, {page} with {few_label}", f"{few_count} ({ms(few_time)})")
+    report.add(
+        f"queries, {page} with {many_label}",
+        f"{many_count} ({ms(many_time)})",
+        f"= {few_count} (as with {few_label.split()[0]})",
+        many_count == few_count,
+    )
+    if many_count != few_count:
+        report.note(f"{page}, extra queries: {extra(few_sql, many_sql)}")
 
 
 def extra(few: list[str], many: list[str]) -> str:
