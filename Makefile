@@ -58,6 +58,7 @@ test: $(STAMP) chromium ## Set up, then run the whole test suite (browser tests 
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test-fast: $(STAMP) ## Run the suite without the browser tests
@@ -68,9 +69,10 @@ check-deploy: $(STAMP) ## Run Django's deploy checks with production settings (a
 	PORTAL_ENCRYPTION_KEYS="$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
 	ALLOWED_HOSTS=portal.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-lint: $(STAMP) ## Lint and check formatting
+lint: $(STAMP) ## Lint, check formatting and the direction of imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Format the code and apply safe lint fixes
 	$(BIN)/ruff format .

@@ -15,12 +15,12 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Model
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 
 from accounts.models import Membership, Role, Team, User
-from accounts.prepared import Prepared
+from portal.htmx import PortalRequest
 
 SESSION_TEAM_KEY = "active_team_id"
 
@@ -60,38 +60,24 @@ def active_membership(request: HttpRequest) -> Membership | None:
 
     Read fresh on every request, so a removed membership stops working at once.
     """
-    if hasattr(request, "_active_membership"):
-        return request._active_membership  # type: ignore[attr-defined]
-    request._active_membership = _load_active_membership(request)  # type: ignore[attr-defined]
+    if not hasattr(request, "_active_membership"):
+        request._active_membership = _load_active_membership(request)  # type: ignore[attr-defined]
     return request._active_membership  # type: ignore[attr-defined]
 
 
-# Runs on every page (layout and access check), so its SQL is built once: see accounts/prepared.
-_memberships_query = Prepared(
-    lambda user_id: (
-        Membership.objects.filter(user_id=user_id)
-        .annotate(team_name=F("team__name"))
-        .order_by("joined_at", "id")
-    ),
-    "user_id",
-)
-
-
 def memberships_of(request: HttpRequest) -> list[Membership]:
-    """All of the person's memberships with their teams, read once per request (one query).
-
-    Each membership's `team` carries the id and name; other team fields load on first use.
-    """
+    """All of the person's memberships with their teams, read once per request (one query)."""
     if not hasattr(request, "_memberships"):
         user = request.user
-        memberships = _memberships_query(user_id=user.pk) if user.is_authenticated else []
-        for membership in memberships:
-            membership.team = Team.from_db(
-                membership._state.db,
-                ["id", "name"],
-                [membership.team_id, membership.team_name],  # type: ignore[attr-defined]
+        request._memberships = (  # type: ignore[attr-defined]
+            list(
+                Membership.objects.filter(user_id=user.pk)
+                .select_related("team")
+                .order_by("joined_at", "id")
             )
-        request._memberships = memberships  # type: ignore[attr-defined]
+            if user.is_authenticated
+            else []
+        )
     return request._memberships  # type: ignore[attr-defined]
 
 
@@ -133,21 +119,26 @@ def team_view(
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: PortalRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             membership = active_membership(request)
             if membership is None:
                 return redirect("accounts:team-create")
             if not may(membership, action):
                 raise PermissionDenied(f"Your role in {membership.team} cannot {action}.")
-            request.membership = membership  # type: ignore[attr-defined]
-            request.team = membership.team  # type: ignore[attr-defined]
+            request.membership = membership
+            request.team = membership.team
             return view(request, *args, **kwargs)
 
+        # Read by the role-matrix test, which walks the URLconf: every team route says who may.
+        wrapped.team_action = action  # type: ignore[attr-defined]
         return wrapped
 
     return decorate
 
 
-def team_object_or_404(model: type[M], request: HttpRequest, **lookup: Any) -> M:
-    """An object of the active team; another team's object is a 404, never a 403."""
-    return get_object_or_404(model, team=request.team, **lookup)  # type: ignore[attr-defined]
+def team_object_or_404(model: type[M], request: PortalRequest, **lookup: Any) -> M:
+    """An object of the active team; another team's object is a 404, never a 403.
+
+    The one way views load a team's object (credentials, members, invitations).
+    """
+    return get_object_or_404(model, team=request.team, **lookup)

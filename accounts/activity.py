@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from accounts.models import Activity, Credential, Team, User
+from typing import Protocol
+
+from accounts.models import Activity, Team, User
 
 # Every action the portal records, for the activity page's filter.
 ACTIONS = (
@@ -24,28 +26,40 @@ ACTIONS = (
 )
 
 
+class Labelled(Protocol):
+    """What the log keeps of a credential: its id and its label (kept after it is unlinked)."""
+
+    pk: int | None
+    label: str
+
+
 def record(
     team: Team,
     actor: User | None,
     action: str,
     *,
-    credential: Credential | None = None,
+    credential: Labelled | None = None,
     target: str = "",
-    error_kind: str = "",
-    upstream_status: int | None = None,
+    error: Exception | None = None,
     detail: str = "",
 ) -> Activity:
-    """Append one entry. `error_kind` empty means the action succeeded."""
+    """Append one entry; with `error`, a failed one.
+
+    This is the one place a failure becomes log fields: its kind (the error's class name), the
+    upstream's HTTP status when it had one, and its message as the detail unless one is given.
+    """
+    error_kind = type(error).__name__ if error is not None else ""
+    message = getattr(error, "message", "") or (str(error) if error is not None else "")
     return Activity.objects.create(
         team=team,
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_email=getattr(actor, "email", "") or "",
         action=action,
-        credential=credential,
+        credential_id=credential.pk if credential is not None else None,
         credential_label=credential.label if credential is not None else "",
         target=target[:300],
-        outcome=Activity.Outcome.FAILED if error_kind else Activity.Outcome.OK,
+        outcome=Activity.Outcome.FAILED if error is not None else Activity.Outcome.OK,
         error_kind=error_kind,
-        upstream_status=upstream_status,
-        detail=detail[:500],
+        upstream_status=getattr(error, "status", None),
+        detail=(detail or message)[:500],
     )

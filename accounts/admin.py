@@ -1,10 +1,10 @@
-"""Django admin for operators. Tokens show only as …last4 and can never be edited here."""
+"""Django admin for operators: people, teams, invitations and the (read-only) activity log."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import Activity, Credential, Invitation, Membership, Team, User
+from accounts.models import Activity, Invitation, Membership, Team, User
 
 
 @admin.register(User)
@@ -52,34 +52,6 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invitations are made on the members page, which shows the link once
-
-
-@admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
-    list_display = ["label", "service", "team", "masked", "health", "linked_by", "linked_at"]
-    list_filter = ["service", "health"]
-    search_fields = ["label", "team__name"]
-    # The token column is excluded outright: no widget, no value, not even ciphertext.
-    exclude = ["ciphertext"]
-    readonly_fields = [
-        "masked",
-        "linked_by",
-        "linked_at",
-        "last_used_at",
-        "last_used_by",
-        "health",
-        "health_detail",
-        "checked_at",
-        "scopes",
-        "expires_at",
-    ]
-
-    @admin.display(description="token")
-    def masked(self, obj: Credential) -> str:
-        return obj.masked
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # tokens are linked through the portal, where they are checked first
 
 
 @admin.register(Activity)

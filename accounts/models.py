@@ -1,14 +1,11 @@
-"""People of the portal. They log in with their email address and a password."""
+"""People of the portal (they log in with their email address), their teams and roles,
+invitations, and the activity log."""
 
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
-
-from accounts import crypto
-from accounts.crypto import Secret
 
 
 class UserManager(BaseUserManager["User"]):
@@ -97,10 +94,6 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} ({self.get_role_display()})"
 
 
-# Beyond this, an expiry is a formality (manual Pulsoid tokens report roughly twenty years).
-LONG_LIVED = timedelta(days=5 * 365)
-
-
 class Invitation(models.Model):
     """A single-use link that brings one person into a team with a role.
 
@@ -140,75 +133,6 @@ class Invitation(models.Model):
         return "pending"
 
 
-class Service(models.TextChoices):
-    PULSETRACKER = "pulsetracker", "Pulsetracker"
-    PULSOID = "pulsoid", "Pulsoid"
-
-
-class Health(models.TextChoices):
-    OK = "ok", "OK"
-    REJECTED = "rejected", "Rejected"
-    EXPIRED = "expired", "Expired"
-    MISSING_SCOPE = "missing_scope", "Missing scope"
-    UNREACHABLE = "unreachable", "Unreachable"
-    NEEDS_RELINKING = "needs_relinking", "Needs re-linking"
-
-
-class Credential(models.Model):
-    """An upstream token shared by a team, stored only as ciphertext.
-
-    `ciphertext` is not editable in any form or admin page; the token is set with `set_token` and
-    read only through `accounts.crypto.decrypt`, inside a masked `Secret`.
-    """
-
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="credentials")
-    service = models.CharField(max_length=20, choices=Service.choices)
-    label = models.CharField(max_length=80)
-    ciphertext = models.TextField(editable=False)
-    last4 = models.CharField(max_length=4, editable=False)
-    linked_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    linked_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    last_used_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    health = models.CharField(max_length=20, choices=Health.choices, default=Health.OK)
-    health_detail = models.CharField(max_length=300, blank=True)
-    checked_at = models.DateTimeField(null=True, blank=True)
-    scopes = models.JSONField(default=list, blank=True)  # Pulsoid only
-    expires_at = models.DateTimeField(null=True, blank=True)  # Pulsoid only
-    channel = models.CharField(max_length=200, blank=True)  # Pulsoid profile, with profile:read
-    # Linked through Pulsoid's OAuth sign-in: the refresh token, encrypted like the access token.
-    via_oauth = models.BooleanField(default=False, editable=False)
-    refresh_ciphertext = models.TextField(blank=True, editable=False)
-
-    class Meta:
-        ordering = ["service", "label"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["team", "service", "label"], name="unique_label_per_team_and_service"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_service_display()} · {self.label} (…{self.last4})"
-
-    def set_token(self, secret: Secret) -> None:
-        self.ciphertext = crypto.encrypt(secret)
-        self.last4 = secret.last4
-
-    @property
-    def masked(self) -> str:
-        return f"…{self.last4}"
-
-    @property
-    def never_expires(self) -> bool:
-        """Manual Pulsoid tokens report an expiry decades away: treat them as long-lived."""
-        return self.expires_at is not None and self.expires_at > timezone.now() + LONG_LIVED
-
-
 class Activity(models.Model):
     """One line of a team's append-only activity log. Never holds a token."""
 
@@ -222,9 +146,9 @@ class Activity(models.Model):
     )
     actor_email = models.EmailField(blank=True)  # kept when the person is deleted
     action = models.CharField(max_length=40)
-    credential = models.ForeignKey(
-        Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # Which credential, by id and by label; the id is kept (not a foreign key) so the log never
+    # depends on the integrations app, and stays after the credential is unlinked.
+    credential_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     credential_label = models.CharField(max_length=80, blank=True)
     target = models.CharField(max_length=300, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)

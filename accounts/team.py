@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import activity
-from accounts.models import Credential, Invitation, Membership, Role, Team, User
+from accounts.models import Invitation, Membership, Role, Team, User
 
 
 class TeamRuleBroken(Exception):
@@ -140,13 +140,3 @@ def remove(membership: Membership, by: User) -> None:
         membership.delete()
         action = "member left" if membership.user_id == by.pk else "member removed"
         activity.record(membership.team, by, action, target=membership.user.email)
-
-
-def departed_linkers(team: Team) -> set[int]:
-    """Ids of the team's credentials linked by someone no longer in it (to flag for replacing)."""
-    members = Membership.objects.filter(team=team).values("user_id")
-    return set(
-        Credential.objects.filter(team=team)
-        .exclude(linked_by__in=members)
-        .values_list("pk", flat=True)
-    )

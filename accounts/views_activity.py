@@ -16,10 +16,12 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import Action, team_view
 from accounts.activity import ACTIONS
-from accounts.models import Activity, Credential, Membership, Team
+from accounts.models import Activity, Membership, Team
 from portal.htmx import PortalRequest, render_screen
 
 PAGE_SIZE = 50
+# How many recent entries the credential filter's suggestions are drawn from.
+SUGGESTIONS_FROM = 2000
 
 
 class ActivityFilter(forms.Form):
@@ -48,10 +50,14 @@ class ActivityFilter(forms.Form):
         self.fields["person"].choices = [("", "Anyone")] + [
             (m.user_id, m.user.email) for m in people
         ]
-        # Suggestions for the credential box (the team's current labels).
-        self.labels = sorted(
-            set(Credential.objects.filter(team=team).values_list("label", flat=True))
+        # Suggestions for the credential box: the labels in the team's recent entries (read
+        # newest first along an index, so a long log costs no more than a short one).
+        recent = (
+            Activity.objects.filter(team=team)
+            .order_by("-id")
+            .values_list("credential_label", flat=True)[:SUGGESTIONS_FROM]
         )
+        self.labels = sorted({label for label in recent if label})
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

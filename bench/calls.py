@@ -49,7 +49,7 @@ def count_queries(client: Any, url: str) -> tuple[int, list[str], float]:
 
 def add_credentials(team: Any, linkers: list[Any], start: int, count: int) -> None:
     from accounts.crypto import Secret
-    from accounts.models import Credential, Health, Service
+    from integrations.models import Credential, Health, Service
 
     rows = []
     for number in range(start, start + count):

@@ -1,16 +1,16 @@
 """Short-lived caching of upstream reads, per credential, with invalidation on change.
 
-Keys carry a per-credential version number; a create or rename bumps the version, so every cached
-page of that credential is stale at once without having to find and delete each key. Values are
-the clients' dataclasses, which never hold a token.
+Keys carry a per-credential version number; a create, rename, replace or unlink bumps it, so
+everything cached for that credential is stale at once without finding and deleting each key.
+Values are the clients' dataclasses, which never hold a token. Only upstream data is cached here:
+pages are always rendered afresh, so what they show of the portal itself is never stale.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,18 +21,7 @@ T = TypeVar("T")
 def version(credential_id: int) -> int:
     """The credential's current cache generation (bumped by `invalidate`)."""
     key = f"upstream:v:{credential_id}"
-    return _current(key, {key: cache.get(key)})
-
-
-def page_versions_and(credential_id: int, team_id: int, page_key: str) -> tuple[int, int, Any]:
-    """The credential's generation, the team's credentials version and a stored page, at once."""
-    keys = [f"upstream:v:{credential_id}", _team_key(team_id)]
-    found = cache.get_many([*keys, page_key])
-    return _current(keys[0], found), _current(keys[1], found), found.get(page_key)
-
-
-def _current(key: str, found: dict[str, Any]) -> int:
-    current = found.get(key)
+    current = cache.get(key)
     if current is None:
         cache.add(key, _fresh_version(), timeout=None)
         current = cache.get(key, 0)
@@ -45,50 +34,21 @@ def _fresh_version() -> int:
     return secrets.randbits(62)
 
 
-def _team_key(team_id: int) -> str:
-    return f"team-credentials:v:{team_id}"
-
-
-def credentials_changed(team_id: int) -> None:
-    """A credential of this team was linked, changed or removed: pages showing them are stale.
-
-    Called from the Credential save/delete signals (see integrations/apps.py), so every path
-    counts, the admin and cascades included.
-    """
-    _bump(_team_key(team_id))
-
-
-def cached(
-    credential_id: int, name: str, load: Callable[[], T], *, generation: int | None = None
-) -> T:
-    """`load()` once per UPSTREAM_CACHE_SECONDS for this credential; errors are not cached.
-
-    Pass `generation` when the caller has already read `version()`, to save a round trip.
-    """
-    return cached_for(credential_id, name, load, generation=generation)[0]
-
-
-def cached_for(
-    credential_id: int, name: str, load: Callable[[], T], *, generation: int | None = None
-) -> tuple[T, float]:
-    """`cached()`, and for how many more seconds the value will be served from the cache."""
+def cached(credential_id: int, name: str, load: Callable[[], T]) -> T:
+    """`load()` once per UPSTREAM_CACHE_SECONDS for this credential; errors are not cached."""
     ttl = settings.UPSTREAM_CACHE_SECONDS
     if ttl <= 0:
-        return load(), 0.0
-    if generation is None:
-        generation = version(credential_id)
-    # Entries are (stored at, value); the "at" in the key keeps them apart from plain values.
-    key = f"upstream:{credential_id}:{generation}:at:{name}"
+        return load()
+    key = f"upstream:{credential_id}:{version(credential_id)}:{name}"
     found = cache.get(key)
     if found is None:
-        found = (time.time(), load())
+        found = load()
         cache.set(key, found, timeout=ttl)
-    stored_at, value = found
-    return value, max(0.0, stored_at + ttl - time.time())
+    return found
 
 
 def invalidate(credential_id: int) -> None:
-    """Forget everything cached for this credential (after a create or rename)."""
+    """Forget everything cached for this credential (after a create, rename, replace or unlink)."""
     _bump(f"upstream:v:{credential_id}")
 
 

@@ -1,10 +1,12 @@
-"""What every page needs: the active team, the person's other teams, and what they may do."""
+"""What every page needs: the active team, the person's other teams, what they may do, and
+one navigation entry per upstream (from the service registry)."""
 
 from typing import Any
 
 from django.http import HttpRequest
 
 from accounts.access import active_membership, allowed_actions, memberships_of
+from integrations.registry import UPSTREAMS
 
 
 def team(request: HttpRequest) -> dict[str, Any]:
@@ -16,4 +18,5 @@ def team(request: HttpRequest) -> dict[str, Any]:
         "active_team": membership.team if membership else None,
         "memberships": memberships_of(request),
         "can": allowed_actions(membership),
+        "upstreams": UPSTREAMS.values(),
     }

@@ -1,17 +1,30 @@
-"""One way to answer a screen: the whole page, or just the region htmx asked for."""
+"""The request as portal views see it, and one way to answer a screen: the whole page, or just
+the region htmx asked for. Shared by every app, so it imports none of them (but for types)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
+if TYPE_CHECKING:
+    from accounts.models import Membership, Team, User
+
 
 class PortalRequest(HttpRequest):
-    """An HttpRequest as portal views see it: django-htmx adds `htmx`."""
+    """An HttpRequest as portal views see it.
+
+    django-htmx adds `htmx`; `accounts.access.team_view` sets `membership` and `team` (the person's
+    active team) before the view runs; login is required wherever `user` is read as a `User`.
+    """
 
     htmx: HtmxDetails
+    user: User  # type: ignore[assignment]  # narrower than Django's: views behind a login
+    team: Team
+    membership: Membership
 
 
 def render_screen(

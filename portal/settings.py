@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "integrations",
+    "integrations.pulsetracker",
+    "integrations.pulsoid",
     "portal",
 ]
 
@@ -155,7 +157,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "portal.cache.PortalRedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "portal"),
         }

@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.crypto import Secret
-from accounts.models import Activity, Credential, Health
+from accounts.models import Activity
 from integrations import credentials
+from integrations.models import Credential, Health
 
 APPS_API = "/pulsetracker/api/apps"
 NASTY = '<script>alert("x")</script>{{ request }}{% now "Y" %}'
@@ -188,13 +189,16 @@ def test_create_puts_the_new_app_on_top_clears_the_form_and_names_it(
     )  # warm the cache: the create must invalidate it
     response = create(client, pulsetracker_credential, "Night shift", **htmx())
     body = response.content.decode()
-    assert response["HX-Retarget"] == "#apps-panel"
-    assert response["HX-Push-Url"] == list_url(pulsetracker_credential, 1)
+    # The form answers for itself, and tells the page's list to show page 1 again.
+    assert "HX-Retarget" not in response
+    assert response["HX-Trigger"] == "app-created"
+    assert body.lstrip().startswith('<form id="create-form"')
     assert "Created the app “Night shift”." in body
-    first_row = body[body.index('data-testid="app-row"') :]
-    assert first_row.index("Night shift") < first_row.index("Fleet 30")
-    assert "Page 1 of 3 · 31 apps" in body
     assert 'name="name" value=' not in body  # the form is empty again
+    listed = client.get(list_url(pulsetracker_credential, 1), **htmx()).content.decode()
+    first_row = listed[listed.index('data-testid="app-row"') :]
+    assert first_row.index("Night shift") < first_row.index("Fleet 30")
+    assert "Page 1 of 3 · 31 apps" in listed
     entry = Activity.objects.get(team=acme, action="app created")
     assert entry.outcome == "ok"
     assert entry.actor == bob
@@ -208,13 +212,17 @@ def test_create_puts_the_new_app_on_top_clears_the_form_and_names_it(
     assert app["key"] in entry.target
 
 
-def test_create_without_htmx_redirects_back_with_the_confirmation(
+def test_create_without_htmx_shows_the_same_screen_with_the_confirmation(
     as_user, bob, pulsetracker_credential
 ):
     client = as_user(bob)
     response = create(client, pulsetracker_credential, "Plain create")
-    assert response.status_code == 302
-    assert "Created the app “Plain create”." in client.get(response["Location"]).content.decode()
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Pulsetracker apps</h1>" in body
+    assert "Created the app “Plain create”." in body
+    first_row = body[body.index('data-testid="app-row"') :]
+    assert first_row.index("Plain create") < first_row.index("Fleet 30")
 
 
 def test_the_plans_limit_is_shown_plainly_and_the_name_kept(
@@ -310,7 +318,7 @@ def test_the_rename_form_holds_the_current_name(
     as_user, bob, pulsetracker_credential, sandbox_settings
 ):
     key = first_app(sandbox_settings)["key"]
-    url = reverse("app-rename-form", args=[pulsetracker_credential.pk, key])
+    url = reverse("app-rename", args=[pulsetracker_credential.pk, key])
     body = as_user(bob).get(url + "?name=Fleet%2030", **htmx()).content.decode()
     assert 'value="Fleet 30"' in body
     assert "autofocus" in body
@@ -327,7 +335,8 @@ def test_cancel_shows_the_name_again_without_calling_upstream(
     body = (
         as_user(bob)
         .get(
-            reverse("app-name", args=[pulsetracker_credential.pk, key]) + "?name=Fleet%2030",
+            reverse("app-rename", args=[pulsetracker_credential.pk, key])
+            + "?cancel=1&name=Fleet%2030",
             **htmx(),
         )
         .content.decode()
@@ -414,7 +423,7 @@ def test_viewers_see_apps_without_create_or_rename_and_are_refused_when_forcing(
     assert rename(client, pulsetracker_credential, key, "Sneaky").status_code == 403
     assert (
         client.get(
-            reverse("app-rename-form", args=[pulsetracker_credential.pk, key]), **htmx()
+            reverse("app-rename", args=[pulsetracker_credential.pk, key]), **htmx()
         ).status_code
         == 403
     )

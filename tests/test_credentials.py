@@ -10,10 +10,11 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.crypto import Secret, decrypt
-from accounts.models import Activity, Credential, Health
-from integrations import credentials
+from accounts.models import Activity
+from integrations import tokens
 from integrations.errors import TokenRejected
-from integrations.pulsetracker import PulsetrackerClient
+from integrations.models import Credential, Health
+from integrations.pulsetracker.client import PulsetrackerClient
 
 LINK = "/credentials/link/"
 
@@ -143,7 +144,7 @@ def test_any_upstream_call_that_finds_the_token_rejected_flips_health(
     alice, pulsetracker_credential, sandbox_settings
 ):
     sandbox_settings.pulsetracker.revoke(sandbox_settings.seed.pulsetracker_paid_token)
-    with pytest.raises(TokenRejected), credentials.using(pulsetracker_credential, alice) as token:
+    with pytest.raises(TokenRejected), tokens.using(pulsetracker_credential, alice) as token:
         PulsetrackerClient(token).list_apps()
     stored = Credential.objects.get(pk=pulsetracker_credential.pk)
     assert stored.health == Health.REJECTED
@@ -222,7 +223,7 @@ def test_key_rotation_old_key_both_keys_rotate_then_only_the_new_key(
 
     settings.ENCRYPTION_KEYS = [old_key]
     credential = Credential.objects.get()
-    with pytest.raises(credentials.CredentialUnusable), credentials.open_token(credential):
+    with pytest.raises(tokens.CredentialUnusable), tokens.open_token(credential):
         pass
     assert Credential.objects.get().health == Health.NEEDS_RELINKING
 

@@ -11,8 +11,8 @@ import pytest
 from accounts.crypto import Secret
 from integrations.errors import BadResponse, RateLimited, Unavailable
 from integrations.http import USER_AGENT, Timeouts, parse_retry_after
-from integrations.pulsetracker import PulsetrackerClient
-from integrations.pulsoid import PulsoidClient
+from integrations.pulsetracker.client import PulsetrackerClient
+from integrations.pulsoid.client import PulsoidClient
 
 APPS = "/pulsetracker/api/apps"
 

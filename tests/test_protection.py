@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from accounts.crypto import Secret
-from integrations import credentials, protection
+from integrations import protection
 from integrations.errors import RateLimited, Unavailable
-from integrations.pulsetracker import PulsetrackerClient
+from integrations.pulsetracker.client import PulsetrackerClient
+from integrations.pulsoid import oauth
 
 APPS = "/pulsetracker/api/apps"
 
@@ -82,14 +83,14 @@ def test_a_pulsoid_credential_is_paced_below_twenty_calls_a_second(
     outcomes = []
     for _ in range(5):
         try:
-            credentials.call_pulsoid(pulsoid_credential, alice, lambda c: c.latest_heart_rate())
+            oauth.call_pulsoid(pulsoid_credential, alice, lambda c: c.latest_heart_rate())
             outcomes.append("sent")
         except RateLimited as exc:
             outcomes.append(exc.retry_after)
     assert outcomes == ["sent", "sent", "sent", 1, 1]
     assert len(sandbox_settings.requests) - before == 3
     now[0] += 1  # the next second has a fresh budget
-    credentials.call_pulsoid(pulsoid_credential, alice, lambda c: c.latest_heart_rate())
+    oauth.call_pulsoid(pulsoid_credential, alice, lambda c: c.latest_heart_rate())
     assert len(sandbox_settings.requests) - before == 4
 
 

@@ -14,7 +14,7 @@ from integrations.errors import (
     TokenRejected,
     ValidationFailed,
 )
-from integrations.pulsetracker import App, MonthlyUsage, PulsetrackerClient
+from integrations.pulsetracker.client import App, MonthlyUsage, PulsetrackerClient
 
 QUOTA_MESSAGE = (
     "You have exceeded your monthly quota. "

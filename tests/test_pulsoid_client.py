@@ -20,7 +20,7 @@ from integrations.errors import (
     Unavailable,
     ValidationFailed,
 )
-from integrations.pulsoid import (
+from integrations.pulsoid.client import (
     ALL_SCOPES,
     BPM_WIDGET_META_ID,
     PulsoidClient,
@@ -218,15 +218,6 @@ def test_latest_heart_rate_is_none_until_data_exists_then_the_reading(sandbox):
     reading = client.latest_heart_rate()
     assert reading.bpm == 72
     assert reading.measured_at == datetime.fromtimestamp(1625310655, tz=UTC)
-
-
-def test_statistics_are_numbers(full):
-    stats = full.statistics("7d")
-    assert stats.maximum_bpm is not None
-    assert stats.minimum_bpm is not None
-    assert stats.maximum_bpm >= stats.minimum_bpm
-    with pytest.raises(ValueError, match="time_range"):
-        full.statistics("1y")
 
 
 def approve(authorize_url: str) -> dict[str, str]:

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.crypto import decrypt
-from accounts.models import Activity, Credential, Health
-from integrations import credentials
+from accounts.models import Activity
+from integrations.models import Credential, Health
+from integrations.pulsoid import oauth
 from tests.test_pulsoid_client import approve
 
 TOKEN_ENDPOINT = "/pulsoid/oauth2/token"
@@ -67,11 +68,11 @@ def test_the_round_trip_stores_an_encrypted_pair_with_scopes_and_expiry(
     client = as_user(alice)
     credential = oauth_credential(client)
     assert credential.team == acme
-    assert credential.via_oauth
+    assert oauth.grant_of(credential) is not None
     assert credential.health == Health.OK
     assert {"widgets:read", "widgets:update", "profile:read"} <= set(credential.scopes)
     assert timedelta(minutes=55) < credential.expires_at - timezone.now() <= timedelta(hours=1)
-    assert credential.refresh_ciphertext
+    assert oauth.grant_of(credential).refresh_ciphertext
     access = decrypt(credential.ciphertext).reveal()
     assert access in sandbox_settings.pulsoid.tokens_of(sandbox_settings.seed.pulsoid_user_id)
     page = client.get(reverse("credentials")).content.decode()
@@ -125,7 +126,7 @@ def test_a_token_near_expiry_is_refreshed_before_the_call(as_user, alice, sandbo
         expires_at=timezone.now() + timedelta(seconds=30)
     )
     credential.refresh_from_db()
-    widgets = credentials.call_pulsoid(credential, alice, lambda c: c.list_widgets())
+    widgets = oauth.call_pulsoid(credential, alice, lambda c: c.list_widgets())
     assert len(widgets) == 2
     assert (
         len(sandbox_settings.requests_to("POST", TOKEN_ENDPOINT)) == 2
@@ -140,7 +141,7 @@ def test_an_expired_token_is_refreshed_and_the_call_retried_once(as_user, alice,
     client = as_user(alice)
     credential = oauth_credential(client)
     sandbox_settings.pulsoid.expire(decrypt(credential.ciphertext).reveal())
-    widgets = credentials.call_pulsoid(credential, alice, lambda c: c.list_widgets())
+    widgets = oauth.call_pulsoid(credential, alice, lambda c: c.list_widgets())
     assert len(widgets) == 2
     assert Credential.objects.get(pk=credential.pk).health == Health.OK
 
@@ -154,7 +155,7 @@ def test_a_401_makes_the_portal_refresh_and_retry_once(as_user, alice, sandbox_s
         status=401,
         body=b'{"error_code": 7005, "error_message": "token_not_found"}',
     )
-    widgets = credentials.call_pulsoid(credential, alice, lambda c: c.list_widgets())
+    widgets = oauth.call_pulsoid(credential, alice, lambda c: c.list_widgets())
     assert len(widgets) == 2
     assert len(sandbox_settings.requests_to("GET", "/pulsoid/api/v1/widgets")) == 2
     assert len(sandbox_settings.requests_to("POST", TOKEN_ENDPOINT)) == 2
@@ -165,7 +166,7 @@ def test_a_manual_token_is_never_refreshed(alice, pulsoid_credential, sandbox_se
 
     sandbox_settings.pulsoid.revoke(sandbox_settings.seed.pulsoid_full_token)
     with pytest.raises(TokenRejected):
-        credentials.call_pulsoid(pulsoid_credential, alice, lambda c: c.list_widgets())
+        oauth.call_pulsoid(pulsoid_credential, alice, lambda c: c.list_widgets())
     assert sandbox_settings.requests_to("POST", TOKEN_ENDPOINT) == []
     assert Credential.objects.get(pk=pulsoid_credential.pk).health == Health.REJECTED
 
@@ -175,9 +176,9 @@ def test_a_failed_refresh_marks_the_credential_rejected(as_user, alice, sandbox_
 
     client = as_user(alice)
     credential = oauth_credential(client)
-    sandbox_settings.pulsoid.revoke(decrypt(credential.refresh_ciphertext).reveal())
+    sandbox_settings.pulsoid.revoke(decrypt(oauth.grant_of(credential).refresh_ciphertext).reveal())
     with pytest.raises(GrantRejected):
-        credentials.call_pulsoid(credential, alice, lambda c: c.list_widgets())
+        oauth.call_pulsoid(credential, alice, lambda c: c.list_widgets())
     stored = Credential.objects.get(pk=credential.pk)
     assert stored.health == Health.REJECTED
     assert "Refreshing failed" in stored.health_detail
@@ -197,7 +198,7 @@ def test_two_concurrent_refreshes_leave_one_valid_pair(client, alice, sandbox_se
     def work(copy: Credential) -> None:
         try:
             start.wait()
-            results.append(credentials.call_pulsoid(copy, alice, lambda c: len(c.list_widgets())))
+            results.append(oauth.call_pulsoid(copy, alice, lambda c: len(c.list_widgets())))
         except Exception as exc:
             results.append(exc)
         finally:

@@ -183,7 +183,7 @@ def test_two_instances_share_sessions_cache_and_see_each_others_changes(
         key = sandbox.pulsetracker.apps(sandbox.seed.pulsetracker_paid_token)[0]["key"]
         csrf = re.search(r'"X-CSRFToken": "([^"]+)"', on_b.text).group(1)
         renamed = browser.post(
-            f"{a}/apps/{credential_id}/{key}/rename/save/",
+            f"{a}/apps/{credential_id}/{key}/rename/",
             data={"name": "Renamed on A", "original": "Fleet 30"},
             headers={"X-CSRFToken": csrf, "HX-Request": "true", "Referer": f"{a}/"},
             timeout=10,

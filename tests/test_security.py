@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
 from accounts.crypto import Secret
-from integrations.pulsetracker import PulsetrackerClient
-from integrations.pulsoid import PulsoidClient, PulsoidOAuth
+from integrations.pulsetracker.client import PulsetrackerClient
+from integrations.pulsoid.client import PulsoidClient, PulsoidOAuth
 from portal.logging import RedactTokens, redact
 from tests.conftest import PASSWORD
 
@@ -202,7 +202,6 @@ def every_client_call():
         "update_widget": lambda: pulsoid.update_widget(key, {}),
         "get_profile": lambda: pulsoid.get_profile(),
         "latest_heart_rate": lambda: pulsoid.latest_heart_rate(),
-        "statistics": lambda: pulsoid.statistics(),
         "exchange_code": lambda: oauth.exchange_code(PSD_TOKEN, "http://x/cb"),
         "refresh": lambda: oauth.refresh(Secret(REFRESH)),
         "revoke": lambda: oauth.revoke(Secret(PSD_TOKEN)),

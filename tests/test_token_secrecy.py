@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from accounts.models import Credential, User
+from accounts.models import User
+from integrations.models import Credential
 
 
 @pytest.mark.django_db(transaction=True)
@@ -63,9 +64,9 @@ def test_a_linked_token_is_absent_from_every_response_log_session_cache_and_the_
     client.force_login(admin)
     for credential in Credential.objects.all():
         responses.append(
-            client.get(reverse("admin:accounts_credential_change", args=[credential.pk]))
+            client.get(reverse("admin:integrations_credential_change", args=[credential.pk]))
         )
-    responses.append(client.get(reverse("admin:accounts_credential_changelist")))
+    responses.append(client.get(reverse("admin:integrations_credential_changelist")))
     responses.append(client.get(reverse("admin:accounts_activity_changelist")))
 
     assert Credential.objects.count() == 2

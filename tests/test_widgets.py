@@ -10,8 +10,8 @@ from django.urls import reverse
 from accounts.crypto import Secret
 from accounts.models import Activity
 from integrations import credentials
-from integrations.pulsoid import BPM_WIDGET_META_ID
-from integrations.widget_forms import data_for
+from integrations.pulsoid.client import BPM_WIDGET_META_ID
+from integrations.pulsoid.forms import data_for
 
 WIDGETS_API = "/pulsoid/api/v1/widgets"
 TWO_ZONES = {

@@ -15,8 +15,9 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.access import create_team
 from accounts.crypto import Secret
-from accounts.models import Credential, Membership, Service, User
+from accounts.models import Membership, User
 from integrations import credentials
+from integrations.models import Credential, Service
 from integrations.sandbox import Sandbox
 
 DEMO_EMAIL = "demo@example.com"

@@ -1,7 +1,8 @@
-"""`manage.py rotate_encryption_keys`: re-encrypt every credential with the newest key.
+"""`manage.py rotate_encryption_keys`: re-encrypt every stored token with the newest key.
 
 Put the new key first in PORTAL_ENCRYPTION_KEYS (keeping the old ones after it), deploy, run this,
-then drop the old keys. Running it again changes nothing and says so.
+then drop the old keys. Running it again changes nothing and says so. Pulsoid OAuth refresh tokens
+are re-encrypted too, so an old key's removal never strands a connected account.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.crypto import DecryptionFailed, encrypted_with_newest_key, rotate
-from accounts.models import Credential, Health
+from integrations.models import Credential, Health, PulsoidGrant
 
 
 class Command(BaseCommand):
@@ -36,6 +37,15 @@ class Command(BaseCommand):
                     continue
                 Credential.objects.filter(pk=credential.pk).update(ciphertext=credential.ciphertext)
                 changed += 1
+            grants = PulsoidGrant.objects.select_for_update().exclude(refresh_ciphertext="")
+            for grant in grants:
+                if encrypted_with_newest_key(grant.refresh_ciphertext):
+                    continue
+                try:
+                    grant.refresh_ciphertext = rotate(grant.refresh_ciphertext)
+                except DecryptionFailed:
+                    continue  # the access token's row already says what to do
+                grant.save(update_fields=["refresh_ciphertext"])
         self.stdout.write(
             f"Re-encrypted {changed} credential(s) with the newest key; "
             f"{unchanged} already used it; {failed} could not be decrypted."

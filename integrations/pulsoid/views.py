@@ -1,4 +1,8 @@
-"""Pulsoid: connect through OAuth, and create, list and reconfigure widgets with a live preview."""
+"""Pulsoid: create, list and reconfigure widgets with a live preview; connect through OAuth.
+
+A click travels: the template → a view here (role, credential, form) → `oauth.call_pulsoid`
+(keeps an OAuth token fresh) → `PulsoidClient` → `integrations/http.py` → Pulsoid.
+"""
 
 from __future__ import annotations
 
@@ -17,24 +21,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import activity
 from accounts.access import Action, may, team_object_or_404, team_view
-from accounts.models import Credential, Service
 from integrations import cache
-from integrations.credentials import (
-    PULSOID_OAUTH_SCOPES,
-    PULSOID_SCOPE_FEATURES,
-    CredentialUnusable,
-    call_pulsoid,
-    link_oauth,
-    pulsoid_oauth,
-)
 from integrations.errors import MissingScope, PremiumRequired, TokenRejected, UpstreamError
-from integrations.pulsoid import (
+from integrations.models import Credential, Service
+from integrations.pulsoid.checks import SCOPE_FEATURES
+from integrations.pulsoid.client import (
     SCOPE_HEART_RATE_READ,
     SCOPE_WIDGETS_READ,
     SCOPE_WIDGETS_UPDATE,
     Widget,
 )
-from integrations.widget_forms import WidgetEditor, data_for, synced_editor
+from integrations.pulsoid.forms import WidgetEditor, data_for, synced_editor
+from integrations.pulsoid.oauth import OAUTH_SCOPES, call_pulsoid, link_oauth, pulsoid_oauth
+from integrations.tokens import CredentialUnusable
 from portal.htmx import PortalRequest, render_screen
 
 SESSION_OAUTH_KEY = "pulsoid_oauth"
@@ -51,7 +50,7 @@ def blocked(credential: Credential) -> dict[str, str]:
         if scope not in credential.scopes:
             key = scope.replace(":", "_").replace("data_", "")
             reasons[key] = (
-                f"Disabled: the token lacks “{scope}”, needed for {PULSOID_SCOPE_FEATURES[scope]}."
+                f"Disabled: the token lacks “{scope}”, needed for {SCOPE_FEATURES[scope]}."
             )
     return reasons
 
@@ -92,7 +91,7 @@ def widgets_home(request: PortalRequest) -> HttpResponse:
     credentials = list(Credential.objects.filter(team=request.team, service=Service.PULSOID))
     if len(credentials) == 1:
         return redirect("widget-list", cid=credentials[0].pk)
-    return render(request, "widgets_pick.html", {"credentials": credentials})
+    return render(request, "pulsoid/widgets_pick.html", {"credentials": credentials})
 
 
 @require_GET
@@ -113,7 +112,7 @@ def widget_list(request: PortalRequest, cid: int) -> HttpResponse:
             context["widgets"] = [(w, viewer_url(w.id)) for w in widgets]
         except (CredentialUnusable, UpstreamError) as exc:
             context["error"] = advice(exc)
-    return render_screen(request, "widgets.html", "widget-table", context)
+    return render_screen(request, "pulsoid/widgets.html", "widget-table", context)
 
 
 # Creating and reconfiguring
@@ -137,7 +136,7 @@ def _editor_page(
         "notice": notice,
         "poll_seconds": settings.PULSOID_POLL_SECONDS,
     }
-    return render(request, "widget_edit.html", context, status=status)
+    return render(request, "pulsoid/widget_edit.html", context, status=status)
 
 
 @never_cache
@@ -179,13 +178,15 @@ def widget_edit(request: PortalRequest, cid: int, wid: str) -> HttpResponse:
         widget = next((w for w in _load_widgets(request, credential) if w.id == wid), None)
     except (CredentialUnusable, UpstreamError) as exc:
         return render(
-            request, "widget_missing.html", {"credential": credential, "message": advice(exc)}
+            request,
+            "pulsoid/widget_missing.html",
+            {"credential": credential, "message": advice(exc)},
         )
     if widget is None:
         message = "Pulsoid has no widget with that id for this credential."
         return render(
             request,
-            "widget_missing.html",
+            "pulsoid/widget_missing.html",
             {"credential": credential, "message": message},
             status=404,
         )
@@ -239,7 +240,7 @@ def widget_editor_sync(request: PortalRequest, cid: int) -> HttpResponse:
         "widget": {"id": data.get("widget", "")} if not name_editable else None,
         "blocked": blocked(credential),
     }
-    return render(request, "widget_edit.html#widget-form", context)
+    return render(request, "pulsoid/widget_edit.html#widget-form", context)
 
 
 def _sync_url(credential: Credential) -> str:
@@ -258,15 +259,8 @@ def _log(
     target: str,
     exc: Exception | None = None,
 ) -> None:
-    fields: dict[str, Any] = {}
-    if exc is not None:
-        fields = {
-            "error_kind": type(exc).__name__,
-            "upstream_status": getattr(exc, "status", None),
-            "detail": getattr(exc, "message", str(exc)),
-        }
     activity.record(
-        request.team, request.user, action, credential=credential, target=target, **fields
+        request.team, request.user, action, credential=credential, target=target, error=exc
     )
 
 
@@ -290,7 +284,7 @@ def heart_rate(request: PortalRequest, cid: int) -> HttpResponse:
             )
         except (CredentialUnusable, UpstreamError) as exc:
             context["problem"] = advice(exc)
-    return render_screen(request, "heart_rate.html", "heart-rate", context)
+    return render_screen(request, "pulsoid/heart_rate.html", "heart-rate", context)
 
 
 # Connect with Pulsoid (OAuth authorization code)
@@ -309,7 +303,7 @@ def pulsoid_connect(request: PortalRequest) -> HttpResponse:
     state = secrets.token_urlsafe(32)
     request.session[SESSION_OAUTH_KEY] = {"state": state, "label": label, "team": request.team.pk}
     redirect_uri = request.build_absolute_uri(reverse("pulsoid-callback"))
-    return redirect(oauth.authorize_url(redirect_uri, PULSOID_OAUTH_SCOPES, state))
+    return redirect(oauth.authorize_url(redirect_uri, OAUTH_SCOPES, state))
 
 
 @never_cache
@@ -330,7 +324,7 @@ def pulsoid_callback(request: PortalRequest) -> HttpResponse:
             "This sign-in could not be verified (it does not match the one this browser "
             "started), so nothing was linked. Start again from the credentials page."
         )
-        return render(request, "oauth_problem.html", {"message": message}, status=400)
+        return render(request, "pulsoid/oauth_problem.html", {"message": message}, status=400)
     if request.GET.get("error") or not request.GET.get("code"):
         messages.warning(request, "Pulsoid sign-in was cancelled; nothing was linked.")
         return redirect("credentials")
@@ -347,8 +341,7 @@ def pulsoid_callback(request: PortalRequest) -> HttpResponse:
             request.user,
             "credential linked",
             target=pending.get("label", ""),
-            error_kind=type(exc).__name__,
-            upstream_status=exc.status,
+            error=exc,
             detail=f"Pulsoid sign-in: {exc.message}",
         )
         messages.error(request, f"Nothing was linked: {exc.message}")

@@ -13,23 +13,29 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import sudo
 from accounts.access import Action, team_object_or_404, team_view
 from accounts.crypto import Secret
-from accounts.models import Credential, Health
-from accounts.team import departed_linkers
 from integrations import credentials as service
 from integrations.forms import LinkCredentialForm, ReplaceTokenForm
+from integrations.models import Credential, Health
+from integrations.pulsoid.oauth import pulsoid_oauth
+from integrations.registry import UPSTREAMS
 from portal.htmx import PortalRequest, render_screen
+
+
+def _scope_features() -> dict[str, str]:
+    """What each scope enables, over every service (the credentials page shows a token's)."""
+    return {scope: what for u in UPSTREAMS.values() for scope, what in u.scope_features.items()}
 
 
 def _credentials_context(request: PortalRequest, form: LinkCredentialForm | None = None, **extra):
     return {
         "needs_sudo": not sudo.active(request),
-        "departed": departed_linkers(request.team),
+        "departed": service.departed_linkers(request.team),
         "credentials": Credential.objects.filter(team=request.team).select_related(
-            "linked_by", "last_used_by"
+            "linked_by", "last_used_by", "pulsoid_grant"
         ),
         "form": form or LinkCredentialForm(team=request.team),
-        "oauth_enabled": service.pulsoid_oauth() is not None,
-        "scope_features": service.PULSOID_SCOPE_FEATURES,
+        "oauth_enabled": pulsoid_oauth() is not None,
+        "scope_features": _scope_features(),
         **extra,
     }
 
@@ -93,7 +99,7 @@ def credential_check(request: PortalRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         messages.info(request, f"Checked “{credential.label}”: {credential.get_health_display()}.")
         return redirect("credentials")
-    context = {"credential": credential, "scope_features": service.PULSOID_SCOPE_FEATURES}
+    context = {"credential": credential, "scope_features": _scope_features()}
     return render(request, "credentials.html#credential-row", context)
 
 

@@ -53,7 +53,6 @@ ALL_SCOPES = (
     SCOPE_WIDGETS_UPDATE,
     SCOPE_PROFILE_READ,
 )
-STATISTICS_RANGES = ("24h", "7d", "30d")
 
 # Pulsoid error codes (see the docs file's table).
 TOKEN_NOT_FOUND = 7005
@@ -106,15 +105,6 @@ class Profile:
 class HeartRate:
     bpm: int
     measured_at: datetime
-
-
-@dataclass(frozen=True)
-class Statistics:
-    maximum_bpm: float | None
-    minimum_bpm: float | None
-    average_bpm: float | None
-    streamed_seconds: float | None
-    calories_kcal: float | None
 
 
 @dataclass(frozen=True)
@@ -200,24 +190,6 @@ class PulsoidClient(http.TokenClient):
         measured_at = r.int("measured_at")
         bpm = Reader(r.dict("data"), service=SERVICE, what="the heart rate data").int("heart_rate")
         return HeartRate(bpm=bpm, measured_at=datetime.fromtimestamp(measured_at / 1000, tz=UTC))
-
-    def statistics(self, time_range: str = "24h") -> Statistics:
-        if time_range not in STATISTICS_RANGES:
-            raise ValueError(f"time_range must be one of {', '.join(STATISTICS_RANGES)}")
-        data = self._request(
-            "GET",
-            "/statistics",
-            params={"time_range": time_range},
-            scope=SCOPE_STATISTICS_READ,
-        ).json()
-        r = Reader(data, service=SERVICE, what="the statistics")
-        return Statistics(
-            maximum_bpm=r.opt_number("maximum_beats_per_minute"),
-            minimum_bpm=r.opt_number("minimum_beats_per_minute"),
-            average_bpm=r.opt_number("average_beats_per_minute"),
-            streamed_seconds=r.opt_number("streamed_duration_in_seconds"),
-            calories_kcal=r.opt_number("calories_burned_in_kcal"),
-        )
 
     def _request(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from integrations.pulsetracker import MonthlyUsage
+from integrations.pulsetracker.client import MonthlyUsage
 
 WIDTH = 480
 HEIGHT = 180

@@ -1,0 +1,101 @@
+"""A team's upstream credentials: the token (only as ciphertext), its label, health and use.
+
+What only one upstream needs lives in a model of its own beside `Credential` (Pulsoid's OAuth
+refresh token in `PulsoidGrant`), so a third upstream adds a service and, at most, a model.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+
+from accounts import crypto
+from accounts.crypto import Secret
+from accounts.models import Team, User
+
+# Beyond this, an expiry is a formality (manual Pulsoid tokens report roughly twenty years).
+LONG_LIVED = timedelta(days=5 * 365)
+
+
+class Service(models.TextChoices):
+    """The upstreams a credential can belong to; each has an entry in `integrations.registry`."""
+
+    PULSETRACKER = "pulsetracker", "Pulsetracker"
+    PULSOID = "pulsoid", "Pulsoid"
+
+
+class Health(models.TextChoices):
+    OK = "ok", "OK"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    MISSING_SCOPE = "missing_scope", "Missing scope"
+    UNREACHABLE = "unreachable", "Unreachable"
+    NEEDS_RELINKING = "needs_relinking", "Needs re-linking"
+
+
+class Credential(models.Model):
+    """An upstream token shared by a team, stored only as ciphertext.
+
+    `ciphertext` is not editable in any form or admin page; the token is set with `set_token` and
+    read only through `accounts.crypto.decrypt`, inside a masked `Secret`.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="credentials")
+    service = models.CharField(max_length=20, choices=Service.choices)
+    label = models.CharField(max_length=80)
+    ciphertext = models.TextField(editable=False)
+    last4 = models.CharField(max_length=4, editable=False)
+    linked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    linked_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.OK)
+    health_detail = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # What the upstream reports about the token, where it does (Pulsoid's validate endpoint).
+    scopes = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(max_length=200, blank=True)  # the upstream account's name
+
+    class Meta:
+        ordering = ["service", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "service", "label"], name="unique_label_per_team_and_service"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_service_display()} · {self.label} (…{self.last4})"
+
+    def set_token(self, secret: Secret) -> None:
+        self.ciphertext = crypto.encrypt(secret)
+        self.last4 = secret.last4
+
+    @property
+    def masked(self) -> str:
+        return f"…{self.last4}"
+
+    @property
+    def never_expires(self) -> bool:
+        """Manual Pulsoid tokens report an expiry decades away: treat them as long-lived."""
+        return self.expires_at is not None and self.expires_at > timezone.now() + LONG_LIVED
+
+
+class PulsoidGrant(models.Model):
+    """A Pulsoid credential connected through OAuth: its refresh token, encrypted like the access
+    token. A credential without one was pasted by hand and cannot be refreshed."""
+
+    credential = models.OneToOneField(
+        Credential, on_delete=models.CASCADE, primary_key=True, related_name="pulsoid_grant"
+    )
+    refresh_ciphertext = models.TextField(blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"OAuth grant of {self.credential}"

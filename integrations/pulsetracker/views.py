@@ -1,0 +1,255 @@
+"""Pulsetracker apps: list, open, create and rename, through one of the team's credentials.
+
+A click travels: the template's `hx-post` → a view here (role, credential, form) →
+`PulsetrackerClient` → `integrations/http.py` → Pulsetracker, and back as a dataclass or a typed
+error → a partial of the same template. Feedback is inline, in the partial that was swapped; with
+htmx off the same screen is rendered whole.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import activity
+from accounts.access import Action, team_object_or_404, team_view
+from integrations import cache
+from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
+from integrations.models import Credential, Service
+from integrations.pulsetracker.charts import monthly_chart
+from integrations.pulsetracker.client import App, Device, Page, PulsetrackerClient
+from integrations.pulsetracker.forms import AppNameForm
+from integrations.tokens import CredentialUnusable, using
+from portal.htmx import PortalRequest, render_screen
+
+APPS = "pulsetracker/apps.html"
+
+
+def _credential(request: PortalRequest, cid: int) -> Credential:
+    """One of the team's Pulsetracker credentials; another team's (or none) is a 404."""
+    return team_object_or_404(Credential, request, pk=cid, service=Service.PULSETRACKER)
+
+
+def _team_credentials(request: PortalRequest) -> list[Credential]:
+    return list(Credential.objects.filter(team=request.team, service=Service.PULSETRACKER))
+
+
+def _page_number(request: PortalRequest) -> int:
+    value = request.GET.get("page", "1")
+    return max(1, int(value)) if value.isdigit() else 1
+
+
+def _fresh_form(data: QueryDict | None = None) -> AppNameForm:
+    """A create form; re-shown forms get a new submission id so a retry is not a duplicate."""
+    if data is None:
+        return AppNameForm(initial={"submission": uuid.uuid4().hex})
+    data = data.copy()
+    data["submission"] = uuid.uuid4().hex
+    form = AppNameForm(data)
+    form.is_valid()
+    return form
+
+
+def _failure(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
+    """How the apps table shows a failed read."""
+    if isinstance(exc, CredentialUnusable):
+        return {"kind": "relink", "message": exc.message}
+    if isinstance(exc, TokenRejected):
+        return {"kind": "rejected", "message": exc.message}
+    return {"kind": "unavailable", "message": exc.message}
+
+
+def load_page(request: PortalRequest, credential: Credential, number: int) -> Page[App]:
+    """One upstream call per page view at most; repeat views come from the cache."""
+
+    def load() -> Page[App]:
+        with using(credential, request.user) as token:
+            return PulsetrackerClient(token).list_apps(page=number)
+
+    return cache.cached(credential.pk, f"apps:{number}", load)
+
+
+def _list_context(request: PortalRequest, credential: Credential, number: int) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "credential": credential,
+        "credentials": _team_credentials(request),
+        "page": None,
+        "error": None,
+        "page_number": number,
+    }
+    try:
+        context["page"] = load_page(request, credential, number)
+    except (CredentialUnusable, UpstreamError) as exc:
+        context["error"] = _failure(exc)
+    return context
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def apps_home(request: PortalRequest) -> HttpResponse:
+    """The only Pulsetracker credential is chosen by itself; several get a picker."""
+    credentials = _team_credentials(request)
+    if len(credentials) == 1:
+        return redirect("app-list", cid=credentials[0].pk)
+    return render(request, "pulsetracker/apps_pick.html", {"credentials": credentials})
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def app_list(request: PortalRequest, cid: int) -> HttpResponse:
+    """The apps page; for htmx (paging, retry, refresh after a create) only its table."""
+    context = _list_context(request, _credential(request, cid), _page_number(request))
+    context["form"] = _fresh_form()
+    return render_screen(request, APPS, "apps-table", context)
+
+
+@require_POST
+@login_required
+@team_view(Action.CHANGE_UPSTREAM)
+def app_create(request: PortalRequest, cid: int) -> HttpResponse:
+    """Create an app. The form answers for itself and sends `app-created`, which the list on
+    the page listens for to show page 1 again (where the new app is, newest first)."""
+    credential = _credential(request, cid)
+    form = AppNameForm(request.POST)
+    if not form.is_valid():
+        return _create_answer(request, credential, form)
+    name = form.cleaned_data["name"]
+    if not cache.first_submission(credential.pk, form.cleaned_data["submission"]):
+        notice = "That app was already created (sent twice)."
+        return _create_answer(request, credential, _fresh_form(), notice=notice)
+    try:
+        with using(credential, request.user) as token:
+            app = PulsetrackerClient(token).create_app(name)
+    except (CredentialUnusable, UpstreamError) as exc:
+        activity.record(
+            request.team, request.user, "app created", credential=credential, target=name, error=exc
+        )
+        retry = _fresh_form(request.POST)
+        _add_upstream_errors(retry, exc)
+        return _create_answer(request, credential, retry)
+    cache.invalidate(credential.pk)
+    activity.record(
+        request.team,
+        request.user,
+        "app created",
+        credential=credential,
+        target=f"{app.name} ({app.key})",
+    )
+    notice = f"Created the app “{app.name}”."
+    return _create_answer(request, credential, _fresh_form(), notice=notice)
+
+
+def _add_upstream_errors(form: AppNameForm, exc: CredentialUnusable | UpstreamError) -> None:
+    """Put an upstream's refusal beside the field it names, or above the form."""
+    if isinstance(exc, ValidationFailed) and exc.errors:
+        for field, messages in exc.errors.items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        form.add_error(None, exc.message)
+
+
+def _create_answer(
+    request: PortalRequest, credential: Credential, form: AppNameForm, *, notice: str = ""
+) -> HttpResponse:
+    if request.htmx:
+        context = {"credential": credential, "form": form, "notice": notice}
+        response = render(request, f"{APPS}#create-form", context)
+        if notice:
+            response["HX-Trigger"] = "app-created"
+        return response
+    context = _list_context(request, credential, 1)
+    context.update(form=form, notice=notice)
+    return render(request, APPS, context)
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def app_detail(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    credential = _credential(request, cid)
+    context: dict[str, Any] = {
+        "credential": credential,
+        "app": None,
+        "devices": None,
+        "error": None,
+    }
+
+    def load_app() -> App:
+        with using(credential, request.user) as token:
+            return PulsetrackerClient(token).get_app(key)
+
+    def load_devices() -> Page[Device]:
+        with using(credential, request.user) as token:
+            return PulsetrackerClient(token).list_devices(app_key=key)
+
+    status = 200
+    try:
+        context["app"] = app = cache.cached(credential.pk, f"app:{key}", load_app)
+        context["chart"] = monthly_chart(app.quota)
+        context["devices"] = cache.cached(credential.pk, f"devices:{key}", load_devices)
+    except NotFound as exc:
+        context["error"] = {"kind": "not-found", "message": exc.message}
+        status = 404
+    except (CredentialUnusable, UpstreamError) as exc:
+        context["error"] = _failure(exc)
+    return render(request, "pulsetracker/app.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@team_view(Action.CHANGE_UPSTREAM)
+def app_rename(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    """Rename in place. GET shows the editor holding the current name (`?cancel=1`: the name as
+    text again, nothing sent upstream); POST renames upstream, and on any failure the editor
+    stays open with the typed text and the reason."""
+    credential = _credential(request, cid)
+    if not request.htmx:
+        return redirect("app-detail", cid=credential.pk, key=key)
+    context: dict[str, Any] = {"credential": credential, "key": key}
+    if request.method == "GET":
+        name = request.GET.get("name", "")
+        if request.GET.get("cancel"):
+            return render(request, f"{APPS}#app-name", {**context, "name": name})
+        form = AppNameForm(initial={"name": name})
+        return render(
+            request, f"{APPS}#rename-form", {**context, "original": name, "rename_form": form}
+        )
+    original = request.POST.get("original", "")
+    form = AppNameForm(request.POST)
+    context.update(original=original, rename_form=form)
+    if not form.is_valid():
+        return render(request, f"{APPS}#rename-form", context)
+    name = form.cleaned_data["name"]
+    change = f"“{original}” → “{name}”"
+    try:
+        with using(credential, request.user) as token:
+            PulsetrackerClient(token).rename_app(key, name)
+    except (CredentialUnusable, UpstreamError) as exc:
+        activity.record(
+            request.team,
+            request.user,
+            "app renamed",
+            credential=credential,
+            target=key,
+            error=exc,
+            detail=f"{change}: {exc.message}",
+        )
+        if isinstance(exc, ValidationFailed) and exc.errors.get("name"):
+            for message in exc.errors["name"]:
+                form.add_error("name", message)
+        else:
+            form.add_error("name", exc.message)
+        return render(request, f"{APPS}#rename-form", context)
+    cache.invalidate(credential.pk)
+    activity.record(
+        request.team, request.user, "app renamed", credential=credential, target=key, detail=change
+    )
+    return render(request, f"{APPS}#app-name", {**context, "name": name, "renamed": True})
