@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -27,7 +28,7 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 
-def _members_context(request: PortalRequest, **extra):
+def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
     memberships = Membership.objects.filter(team=request.team).select_related("user")
     return {
         "memberships": memberships.order_by("joined_at"),
@@ -46,7 +47,7 @@ def _members_context(request: PortalRequest, **extra):
 @login_required
 @team_view(Action.READ)
 def members(request: PortalRequest) -> HttpResponse:
-    return render(request, "members.html", _members_context(request))
+    return _members_page(request)
 
 
 @require_POST
@@ -76,12 +77,11 @@ def invite(request: PortalRequest) -> HttpResponse:
 @team_view(Action.MANAGE_MEMBERS)
 def invitation_revoke(request: PortalRequest, pk: int) -> HttpResponse:
     invitation = team_object_or_404(Invitation, request, pk=pk)
-    try:
-        team.revoke_invitation(invitation, request.user)
-        messages.success(request, f"Revoked the invitation to {invitation.email}.")
-    except team.TeamRuleBroken as exc:
-        messages.error(request, exc.message)
-    return redirect("accounts:members")
+    return _change(
+        request,
+        lambda: team.revoke_invitation(invitation, request.user),
+        f"Revoked the invitation to {invitation.email}.",
+    )
 
 
 @sensitive_post_parameters(sudo.FIELD)
@@ -92,8 +92,7 @@ def member_role(request: PortalRequest, pk: int) -> HttpResponse:
     membership = team_object_or_404(Membership, request, pk=pk)
     role = request.POST.get("role", "")
     if role not in Role.values:
-        messages.error(request, "Pick one of the roles.")
-        return redirect("accounts:members")
+        return _members_page(request, notice="Pick one of the roles.", notice_level="error")
     return _sensitive_member_change(
         request,
         lambda: team.change_role(membership, role, request.user),
@@ -120,13 +119,21 @@ def _sensitive_member_change(
     """Ask for the password when sudo mode has lapsed, then make the change or say why not."""
     problem = sudo.confirm(request)
     if problem:
-        return render(request, "members.html", _members_context(request, sudo_error=problem))
+        return _members_page(request, sudo_error=problem)
+    return _change(request, change, success)
+
+
+def _change(request: PortalRequest, change: Callable[[], None], success: str) -> HttpResponse:
+    """Make a change to the team and answer with the members page saying how it went."""
     try:
         change()
-        messages.success(request, success)
     except team.TeamRuleBroken as exc:
-        messages.error(request, exc.message)
-    return redirect("accounts:members")
+        return _members_page(request, notice=exc.message, notice_level="error")
+    return _members_page(request, notice=success)
+
+
+def _members_page(request: PortalRequest, **extra: Any) -> HttpResponse:
+    return render(request, "members.html", _members_context(request, **extra))
 
 
 @require_POST
@@ -136,8 +143,8 @@ def leave(request: PortalRequest) -> HttpResponse:
     try:
         team.remove(request.membership, request.user)
     except team.TeamRuleBroken:
-        messages.error(request, "You are the last owner: make someone else owner before leaving.")
-        return redirect("accounts:members")
+        notice = "You are the last owner: make someone else owner before leaving."
+        return _members_page(request, notice=notice, notice_level="error")
     request.session.pop("active_team_id", None)
     messages.info(request, f"You left {request.team}.")
     return redirect("home")

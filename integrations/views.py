@@ -1,6 +1,13 @@
-"""The credentials page: list, link, check, replace and unlink a team's upstream tokens."""
+"""The credentials page: list, link, check, replace and unlink a team's upstream tokens.
+
+What an action did is said in the credentials panel (`includes/notices.html`): inline when the
+panel is answered directly (link, check, with or without htmx), or as the message left by the
+replace and unlink pages, which lead back to it.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,7 +33,9 @@ def _scope_features() -> dict[str, str]:
     return {scope: what for u in UPSTREAMS.values() for scope, what in u.scope_features.items()}
 
 
-def _credentials_context(request: PortalRequest, form: LinkCredentialForm | None = None, **extra):
+def _credentials_context(
+    request: PortalRequest, form: LinkCredentialForm | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "needs_sudo": not sudo.active(request),
         "departed": service.departed_linkers(request.team),
@@ -58,12 +67,11 @@ def credential_list(request: PortalRequest) -> HttpResponse:
 def credential_link(request: PortalRequest) -> HttpResponse:
     """Check the token upstream, then save it; a rejected token is not saved."""
     form = LinkCredentialForm(request.POST, team=request.team)
-    notice = None
+    context: dict[str, Any] = {}
     sudo_error = sudo.confirm(request) if form.is_valid() else ""
     if sudo_error:
-        context = _credentials_context(request, form, sudo_error=sudo_error)
-        return render_screen(request, "credentials.html", "credentials-panel", context)
-    if form.is_valid():
+        context["sudo_error"] = sudo_error
+    elif form.is_valid():
         data = form.cleaned_data
         credential, result = service.link(
             request.team, request.user, data["service"], data["label"], Secret(data["token"])
@@ -71,15 +79,13 @@ def credential_link(request: PortalRequest) -> HttpResponse:
         if credential is None:
             form.add_error("token", _refusal(result))
         else:
-            notice = {
-                "level": "warning" if result.health == Health.MISSING_SCOPE else "success",
-                "text": f"Linked “{credential.label}”. " + (result.detail or "The token works."),
-            }
+            context["notice"] = f"Linked “{credential.label}”. " + (
+                result.detail or "The token works."
+            )
+            if result.health == Health.MISSING_SCOPE:
+                context["notice_level"] = "warning"
             form = LinkCredentialForm(team=request.team)
-            if not request.htmx:
-                messages.success(request, notice["text"])
-                return redirect("credentials")
-    context = _credentials_context(request, form, notice=notice)
+    context = _credentials_context(request, form, **context)
     return render_screen(request, "credentials.html", "credentials-panel", context)
 
 
@@ -96,9 +102,11 @@ def _refusal(result: service.CheckResult) -> str:
 def credential_check(request: PortalRequest, pk: int) -> HttpResponse:
     credential = team_object_or_404(Credential, request, pk=pk)
     service.recheck(credential, request.user)  # updates `credential` in place
-    if not request.htmx:
-        messages.info(request, f"Checked “{credential.label}”: {credential.get_health_display()}.")
-        return redirect("credentials")
+    if not request.htmx:  # the same screen, with the answer where actions answer
+        notice = f"Checked “{credential.label}”: {credential.get_health_display()}."
+        context = _credentials_context(request, notice=notice, notice_level="info")
+        return render(request, "credentials.html", context)
+    # The row itself is the answer: its health, detail and "checked" time are new.
     context = {"credential": credential, "scope_features": _scope_features()}
     return render(request, "credentials.html#credential-row", context)
 

@@ -520,3 +520,37 @@ def test_upstream_names_full_of_html_and_template_syntax_stay_plain_text(
             or "&lt;script&gt;" in page
         )
     assert escaped in pages[0]
+
+
+# What is cached is the upstream's data, never the page around it
+
+
+def test_replacing_the_token_forgets_the_previous_accounts_apps(
+    as_user, alice, pulsetracker_credential, sandbox_settings
+):
+    from accounts.crypto import Secret
+    from integrations import credentials
+
+    client = as_user(alice)
+    assert "Fleet 30" in client.get(list_url(pulsetracker_credential)).content.decode()
+    calls = len(sandbox_settings.requests_to("GET", APPS_API))
+    free = sandbox_settings.seed.pulsetracker_free_token
+    assert credentials.replace(pulsetracker_credential, alice, Secret(free)).accepted
+    after = client.get(list_url(pulsetracker_credential)).content.decode()
+    assert "Fleet 30" not in after  # the other account's apps, not the cached ones
+    # One call checked the new token, one listed its apps for this page.
+    assert len(sandbox_settings.requests_to("GET", APPS_API)) == calls + 2
+
+
+def test_a_repeat_apps_view_reads_upstream_once_but_shows_the_person_as_they_are_now(
+    as_user, alice, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(alice)
+    client.get(list_url(pulsetracker_credential))
+    calls = len(sandbox_settings.requests_to("GET", APPS_API))
+    alice.email = "alice.renamed@acme.test"
+    alice.save()
+    again = client.get(list_url(pulsetracker_credential)).content.decode()
+    assert "alice.renamed@acme.test" in again
+    assert "Fleet 30" in again
+    assert len(sandbox_settings.requests_to("GET", APPS_API)) == calls  # the data came cached

@@ -49,17 +49,19 @@ def test_linking_a_working_pulsetracker_token_saves_only_ciphertext(
     )
 
 
-def test_linking_without_htmx_redirects_to_the_list_with_a_message(
+def test_linking_without_htmx_shows_the_same_screen_with_the_confirmation(
     as_user, alice, sandbox_settings
 ):
     client = as_user(alice)
     response = link(
         client, "pulsetracker", "Plain", sandbox_settings.seed.pulsetracker_paid_token, htmx=False
     )
-    assert response.status_code == 302
-    page = client.get(response["Location"]).content.decode()
-    assert "Linked “Plain”" in page
-    assert "Plain" in page
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Credentials of Acme Fleet</h1>" in page
+    panel = page[page.index('id="credentials-panel"') :]
+    assert 'data-testid="notice">Linked “Plain”' in panel
+    assert "Plain" in panel[panel.index("<table") :]
 
 
 @pytest.mark.parametrize(
@@ -136,8 +138,9 @@ def test_check_now_swaps_the_row_and_shows_a_revoked_token_as_rejected(
     assert ">Rejected<" in rejected
     pulsetracker_credential.refresh_from_db()
     assert pulsetracker_credential.health == Health.REJECTED
-    full = client.post(url)
-    assert full.status_code == 302
+    full = client.post(url).content.decode()  # without htmx: the whole screen, same answer
+    assert "<h1>Credentials of Acme Fleet</h1>" in full
+    assert 'data-testid="notice">Checked “Acme Live”: Rejected.' in full
 
 
 def test_any_upstream_call_that_finds_the_token_rejected_flips_health(
