@@ -59,6 +59,7 @@ test: $(STAMP) chromium ## Set up, then run the whole test suite (browser tests 
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test-fast: $(STAMP) ## Run the suite without the browser tests
@@ -69,10 +70,11 @@ check-deploy: $(STAMP) ## Run Django's deploy checks with production settings (a
 	PORTAL_ENCRYPTION_KEYS="$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
 	ALLOWED_HOSTS=portal.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-lint: $(STAMP) ## Lint, check formatting and the direction of imports
+lint: $(STAMP) ## Lint, check formatting, the direction of imports and types
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(STAMP) ## Format the code and apply safe lint fixes
 	$(BIN)/ruff format .

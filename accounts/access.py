@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 
 from accounts.models import Membership, Role, Team, User
@@ -110,16 +111,16 @@ def create_team(user: User, name: str) -> Membership:
 
 def team_view(
     action: Action,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Require a logged-in person whose role in the active team allows `action`.
 
     Place it after the method and login decorators. A person without any team is sent to
     create one; a missing role is a 403.
     """
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: PortalRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: PortalRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             membership = active_membership(request)
             if membership is None:
                 return redirect("accounts:team-create")

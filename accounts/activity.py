@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from accounts.models import Activity, Team, User
 
@@ -29,8 +29,11 @@ ACTIONS = (
 class Labelled(Protocol):
     """What the log keeps of a credential: its id and its label (kept after it is unlinked)."""
 
-    pk: int | None
-    label: str
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 def record(

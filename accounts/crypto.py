@@ -44,7 +44,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
 
-    def __reduce__(self) -> None:  # pragma: no cover - the guard is the point
+    def __reduce__(self) -> str:  # pragma: no cover - the guard is the point
         # Pickling would put the token into a cache or session; refuse instead.
         raise TypeError("A Secret cannot be pickled.")
 

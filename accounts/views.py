@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -9,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -55,13 +57,13 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         open_signup = settings.PORTAL_OPEN_SIGNUP or pending_invitation(self.request) is not None
         return {**super().get_context_data(**kwargs), "open_signup": open_signup}
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("accounts:login")
+    next_page = "accounts:login"
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -78,7 +80,7 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 def team_create(request: PortalRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        membership = create_team(request.user, form.cleaned_data["name"])  # type: ignore[arg-type]
+        membership = create_team(request.user, form.cleaned_data["name"])
         switch_team(request, membership.team_id)
         messages.success(request, f"Team “{membership.team}” created; you are its owner.")
         return redirect("credentials")
@@ -96,5 +98,5 @@ def team_switch(request: PortalRequest) -> HttpResponse:
     messages.info(request, f"Now working in “{membership.team}”.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = reverse_lazy("home")
+        target = reverse("home")
     return redirect(target)

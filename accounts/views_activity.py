@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import datetime, time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -47,7 +47,7 @@ class ActivityFilter(forms.Form):
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         people = Membership.objects.filter(team=team).select_related("user").order_by("user__email")
-        self.fields["person"].choices = [("", "Anyone")] + [
+        cast(forms.TypedChoiceField, self.fields["person"]).choices = [("", "Anyone")] + [
             (m.user_id, m.user.email) for m in people
         ]
         # Suggestions for the credential box: the labels in the team's recent entries (read
@@ -60,7 +60,7 @@ class ActivityFilter(forms.Form):
         self.labels = sorted({label for label in recent if label})
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
             self.add_error("until", "“To” must not be before “From”.")

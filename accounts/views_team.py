@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -191,7 +191,7 @@ def invitation(request: PortalRequest, secret: str) -> HttpResponse:
     )
 
 
-def pending_invitation(request: PortalRequest) -> Invitation | None:
+def pending_invitation(request: HttpRequest) -> Invitation | None:
     secret = request.session.get(SESSION_INVITATION)
     found = team.find_invitation(secret) if secret else None
     return found if found is not None and found.state == "pending" else None

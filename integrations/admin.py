@@ -10,7 +10,7 @@ class PulsoidGrantInline(admin.StackedInline):
     """Whether a Pulsoid credential came through OAuth; the refresh token itself is never shown."""
 
     model = PulsoidGrant
-    fields: list[str] = []
+    fields = ()
     can_delete = False
     extra = 0
     max_num = 0

@@ -37,7 +37,7 @@ class LinkCredentialForm(forms.Form):
         return label
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         label, service = cleaned.get("label"), cleaned.get("service")
         if label and service:
             taken = Credential.objects.filter(

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -398,6 +399,6 @@ def _raise_for_shared_statuses(response: RawResponse) -> None:
 def _log(method: str, url: str, service: str, outcome: str, started: float) -> None:
     # The path only: no query string, no headers. Tokens travel in headers and never in URLs, and
     # keeping the log to the path means a future query parameter cannot leak into it either.
-    path = requests.utils.urlparse(url).path
+    path = urlsplit(url).path
     elapsed = (time.monotonic() - started) * 1000
     logger.info("%s %s %s -> %s in %.0f ms", service, method, path, outcome, elapsed)

@@ -5,7 +5,9 @@ A template never sees a KeyError: every dataclass built from upstream data goes 
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
+from datetime import datetime as _datetime
 from typing import Any
 
 from integrations.errors import BadResponse
@@ -30,66 +32,70 @@ class Reader:
             service=self.service,
         )
 
-    def str(self, name: str) -> str:
+    def str(self, name: builtins.str) -> builtins.str:
         value = self.data.get(name)
         if not isinstance(value, str):
             raise self._fail(name, "text")
         return value
 
-    def opt_str(self, name: str) -> str | None:
+    def opt_str(self, name: builtins.str) -> builtins.str | None:
         value = self.data.get(name)
         if value is not None and not isinstance(value, str):
             raise self._fail(name, "text or null")
         return value
 
-    def int(self, name: str) -> int:
+    def int(self, name: builtins.str) -> builtins.int:
         value = self.data.get(name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._fail(name, "a whole number")
         return value
 
-    def opt_int(self, name: str) -> int | None:
+    def opt_int(self, name: builtins.str) -> builtins.int | None:
         if self.data.get(name) is None:
             return None
         return self.int(name)
 
-    def number(self, name: str) -> float:
+    def number(self, name: builtins.str) -> float:
         value = self.data.get(name)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._fail(name, "a number")
         return float(value)
 
-    def opt_number(self, name: str) -> float | None:
+    def opt_number(self, name: builtins.str) -> float | None:
         if self.data.get(name) is None:
             return None
         return self.number(name)
 
-    def bool(self, name: str, default: bool | None = None) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool | None = None) -> builtins.bool:
         value = self.data.get(name, default)
         if not isinstance(value, bool):
             raise self._fail(name, "true or false")
         return value
 
-    def list(self, name: str, default: list | None = None) -> list:
+    def list(
+        self, name: builtins.str, default: builtins.list[Any] | None = None
+    ) -> builtins.list[Any]:
         value = self.data.get(name, default)
         if not isinstance(value, list):
             raise self._fail(name, "a list")
         return value
 
-    def dict(self, name: str, default: dict | None = None) -> dict:
+    def dict(
+        self, name: builtins.str, default: builtins.dict[builtins.str, Any] | None = None
+    ) -> builtins.dict[builtins.str, Any]:
         value = self.data.get(name, default)
         if not isinstance(value, dict):
             raise self._fail(name, "an object")
         return value
 
-    def datetime(self, name: str) -> datetime:
+    def datetime(self, name: builtins.str) -> _datetime:
         value = self.data.get(name)
         parsed = parse_timestamp(value) if isinstance(value, str) else None
         if parsed is None:
             raise self._fail(name, "an ISO 8601 timestamp")
         return parsed
 
-    def opt_datetime(self, name: str) -> datetime | None:
+    def opt_datetime(self, name: builtins.str) -> _datetime | None:
         if self.data.get(name) is None:
             return None
         return self.datetime(name)

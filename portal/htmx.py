@@ -22,7 +22,7 @@ class PortalRequest(HttpRequest):
     """
 
     htmx: HtmxDetails
-    user: User  # type: ignore[assignment]  # narrower than Django's: views behind a login
+    user: User  # narrower than Django's: portal views sit behind a login
     team: Team
     membership: Membership
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from pprint import pformat
+from typing import Any
 
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -72,6 +73,6 @@ class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
     frames of libraries (requests, urllib3) that hold a header dict while they work.
     """
 
-    def get_traceback_frame_variables(self, request, tb_frame):  # type: ignore[no-untyped-def]
+    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
         variables = super().get_traceback_frame_variables(request, tb_frame)
         return [(name, _Shown(redact(pformat(value)))) for name, value in variables]

@@ -6,6 +6,7 @@ clear start-up error instead of a quietly insecure install.
 """
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -98,6 +99,10 @@ INSTALLED_APPS = [
     "integrations.pulsoid",
     "portal",
 ]
+# The API sandbox (`manage.py demo`, `manage.py sandbox`) is a development tool: an app only with
+# DEBUG on, and only where its code is present (the Docker image and the package leave it out).
+if DEBUG and find_spec("integrations.sandbox") is not None:
+    INSTALLED_APPS.append("integrations.sandbox")
 
 MIDDLEWARE = [
     "portal.middleware.HealthCheckMiddleware",

@@ -183,7 +183,7 @@ def _error(response: http.RawResponse) -> UpstreamError:
     message = body.get("message") if isinstance(body, dict) else None
     message = message if isinstance(message, str) and message.strip() else None
     status = response.status
-    kwargs = {"service": SERVICE, "status": status}
+    kwargs: dict[str, Any] = {"service": SERVICE, "status": status}
     if status == 401:
         return TokenRejected(
             "Pulsetracker rejected the token: it is wrong or has been revoked.", **kwargs

@@ -318,7 +318,7 @@ def _api_error(response: http.RawResponse, scope: str | None) -> UpstreamError:
     code = error_code(body)
     raw_message = body.get("error_message") if isinstance(body, dict) else None
     status = response.status
-    kwargs = {"service": SERVICE, "status": status}
+    kwargs: dict[str, Any] = {"service": SERVICE, "status": status}
     if code in SCOPE_CODES or (status == 400 and raw_message == "error_invalid_scope"):
         needed = scope or "a scope this action needs"
         return MissingScope(needed, **kwargs)
@@ -347,7 +347,7 @@ def _oauth_error(response: http.RawResponse) -> UpstreamError:
     """OAuth error bodies are not documented; read the RFC 6749 `error` when there is one."""
     body = response.json_or_none()
     error = body.get("error") if isinstance(body, dict) else None
-    kwargs = {"service": OAUTH_SERVICE, "status": response.status}
+    kwargs: dict[str, Any] = {"service": OAUTH_SERVICE, "status": response.status}
     if error == "invalid_client" or response.status == 401:
         return TokenRejected(
             "Pulsoid refused the portal's client id or secret; check PULSOID_CLIENT_ID and "

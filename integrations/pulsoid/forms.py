@@ -66,7 +66,7 @@ class ZoneForm(forms.Form):
     color = forms.CharField(label="Colour", max_length=40, validators=[css_colour])
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
         if start is not None and end is not None and start >= end:
             raise ValidationError("A zone's “to” must be above its “from”.")
@@ -219,7 +219,7 @@ def synced_editor(
     button ("add-zone", "remove-zone-N"). A side that does not parse is shown with its error and
     the other side is left as it was.
     """
-    options = {"name_editable": name_editable, "sync_url": sync_url}
+    options: dict[str, Any] = {"name_editable": name_editable, "sync_url": sync_url}
     editor = WidgetEditor(data, **options)
     name = data.get("name", "")
     if changed == "advanced" and not op:

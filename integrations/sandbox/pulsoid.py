@@ -1,10 +1,10 @@
 """A stand-in for the Pulsoid API (`/api/v1`) and the state behind its OAuth2 endpoints.
 
 It answers as /work/shared/api/pulsoid.md describes: `{"error_code", "error_message"}` errors,
-scopes enforced per token, widgets, profile, latest heart rate and statistics. The places where
-the docs disagree with each other are switchable through the attributes of `PulsoidApi`
-(`widgets_shape`, `error_code_style`, `bad_token_status`). The OAuth HTTP pages live in
-`pulsoid_oauth`; the grants they hand out are kept here, next to the tokens.
+scopes enforced per token, widgets, profile and the latest heart rate: what the portal's client
+calls. The places where the docs disagree with each other are switchable through the attributes
+of `PulsoidApi` (`widgets_shape`, `error_code_style`, `bad_token_status`). The OAuth HTTP pages
+live in `pulsoid_oauth`; the grants they hand out are kept here, next to the tokens.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,9 +27,6 @@ BPM_META_ID = "bf6bdf21-10a7-4a28-97ec-a239e6c77f8b"
 #: What `/token/validate` reports for a fresh manual token (the docs' example).
 MANUAL_TOKEN_LIFETIME = 625_608_812
 ACCESS_TOKEN_LIFETIME = 3600
-TIME_RANGES = {"24h": 24 * 3600, "7d": 7 * 24 * 3600, "30d": 30 * 24 * 3600}
-#: Samples further apart than this are two sessions, not one stream (statistics).
-STREAM_GAP_MS = 10_000
 
 # The documented errors: (status, code, message).
 TOKEN_NOT_FOUND = (403, 7005, "token_not_found")
@@ -155,7 +151,6 @@ class PulsoidApi:
         self.router.add(r"/widgets/(?P<widget_id>[^/]+)", POST=self._update_widget)
         self.router.add(r"/profile", GET=self._profile)
         self.router.add(r"/data/heart_rate/latest", GET=self._latest_heart_rate)
-        self.router.add(r"/statistics", GET=self._statistics)
         self.reset()
 
     # ----------------------------------------------------------------- state for tests
@@ -474,15 +469,6 @@ class PulsoidApi:
         measured_at, bpm = user.heart_rates[-1]
         return json_response(200, {"measured_at": measured_at, "data": {"heart_rate": bpm}})
 
-    def _statistics(self, req: RecordedRequest) -> Response:
-        user = self._user_of(self._authenticate(req, "data:statistics:read"))
-        time_range = req.query.get("time_range", "24h")
-        if time_range not in TIME_RANGES:
-            raise PulsoidError(400, BAD_REQUEST, "invalid_time_range")
-        since = _now_ms() - TIME_RANGES[time_range] * 1000
-        samples = [sample for sample in user.heart_rates if sample[0] >= since]
-        return json_response(200, statistics(samples))
-
     # ----------------------------------------------------------------- helpers
 
     def _error(self, status: int, code: int, message: str) -> Response:
@@ -561,34 +547,6 @@ class PulsoidApi:
                 wave = round(12 * math.sin(i / 15)) + (i * 7) % 5
                 user.heart_rates.append((start + i * 5000, base + wave))
         user.heart_rates.sort()
-
-
-def statistics(samples: list[tuple[int, int]]) -> dict[str, int]:
-    """The statistics body for samples `(measured_at_ms, bpm)` in the requested range."""
-    if not samples:
-        return {
-            "maximum_beats_per_minute": 0,
-            "minimum_beats_per_minute": 0,
-            "average_beats_per_minute": 0,
-            "streamed_duration_in_seconds": 0,
-            "calories_burned_in_kcal": 0,
-        }
-    beats = [bpm for _, bpm in samples]
-    average = sum(beats) / len(beats)
-    streamed_ms = sum(
-        later - earlier
-        for (earlier, _), (later, _) in pairwise(samples)
-        if later - earlier <= STREAM_GAP_MS
-    )
-    # Keytel et al.'s estimate for a 30-year-old, 75 kg person, per minute.
-    kcal_per_minute = max((-55.0969 + 0.6309 * average + 0.1988 * 75 + 0.2017 * 30) / 4.184, 0)
-    return {
-        "maximum_beats_per_minute": max(beats),
-        "minimum_beats_per_minute": min(beats),
-        "average_beats_per_minute": round(average),
-        "streamed_duration_in_seconds": streamed_ms // 1000,
-        "calories_burned_in_kcal": round(kcal_per_minute * streamed_ms / 60_000),
-    }
 
 
 def _bearer_value(req: RecordedRequest) -> str | None:

@@ -47,6 +47,7 @@ class Sandbox:
         self._lock = threading.RLock()
         self._log_lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
+        self._hangups: list[RecordedRequest] = []
         self._faults = FaultBook()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -114,6 +115,7 @@ class Sandbox:
         self.clear_faults()
         with self._log_lock:
             self._requests.clear()
+            self._hangups.clear()
 
     # ----------------------------------------------------------------- URLs
 
@@ -166,6 +168,16 @@ class Sandbox:
         """Every request received since start or the last reset, oldest first (a copy)."""
         with self._log_lock:
             return list(self._requests)
+
+    @property
+    def hangups(self) -> list[RecordedRequest]:
+        """The requests whose client closed the connection while the sandbox was still writing
+        the answer (a client giving up on a `slow_body` fault, say), oldest first (a copy).
+
+        The sandbox notices when a write fails, so a hang-up shows here a moment after it happens.
+        """
+        with self._log_lock:
+            return list(self._hangups)
 
     def requests_to(self, method: str, path_prefix: str) -> list[RecordedRequest]:
         """The logged requests with this method ("*" for any) whose path starts with the prefix."""
@@ -222,6 +234,10 @@ class Sandbox:
     def _record(self, request: RecordedRequest) -> None:
         with self._log_lock:
             self._requests.append(request)
+
+    def _record_hangup(self, request: RecordedRequest) -> None:
+        with self._log_lock:
+            self._hangups.append(request)
 
     def _answer(self, request: RecordedRequest) -> Response:
         """The normal answer, before faults."""
@@ -311,8 +327,12 @@ class _Handler(BaseHTTPRequestHandler):
         slow = fault.slow_body if fault is not None else None
         try:
             self._write(response, head_only=request.method == "HEAD", slow=slow)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        except (BrokenPipeError, ConnectionResetError):
             # The client hung up first (a body cap, a read timeout): nothing left to do.
+            sandbox._record_hangup(request)
+            self.close_connection = True
+        except TimeoutError:
+            # The client stopped reading for SOCKET_TIMEOUT: drop it.
             self.close_connection = True
 
     def _read_request(self) -> RecordedRequest:
