@@ -1,10 +1,12 @@
 """Django admin for operators: people, teams, invitations and the (read-only) activity log."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import Activity, Invitation, Membership, Team, User
+from accounts.models import Activity, Invitation, Membership, Team, User, primary_address
 
 
 @admin.register(User)
@@ -19,6 +21,11 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            primary_address(obj)
 
 
 class MembershipInline(admin.TabularInline):

@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "People, teams and credentials"
 
     def ready(self) -> None:
-        from accounts import sudo  # noqa: F401  (connects the log-in signal)
+        from accounts import sudo  # noqa: F401  (connects the log-in receiver)

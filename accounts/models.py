@@ -19,6 +19,7 @@ class UserManager(BaseUserManager["User"]):
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
+        primary_address(user)
         return user
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
@@ -32,6 +33,16 @@ class UserManager(BaseUserManager["User"]):
         if extra["is_staff"] is not True or extra["is_superuser"] is not True:
             raise ValueError("A superuser needs is_staff and is_superuser.")
         return self._create_user(email, password, **extra)
+
+
+def primary_address(user: "User") -> None:
+    """Make the login address allauth's primary email, for people not made by sign-up (an
+    operator's `createsuperuser` or the admin), so email change, password reset and second
+    factors work for them too. Sign-up makes its own."""
+    from allauth.account.models import EmailAddress
+
+    if not EmailAddress.objects.filter(user=user).exists():
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
 
 
 class User(AbstractUser):

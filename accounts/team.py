@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import activity
@@ -63,6 +64,36 @@ def find_invitation(secret: str) -> Invitation | None:
     return Invitation.objects.select_related("team").filter(token_hash=_hash(secret)).first()
 
 
+# An invitation link opened while signed out is remembered in the session, so that sign-up (even
+# when closed to the public) can bring its invitee in.
+SESSION_INVITATION = "pending_invitation"
+
+
+def pending_invitation(request: HttpRequest) -> Invitation | None:
+    """The still-pending invitation this browser opened, if any."""
+    secret = request.session.get(SESSION_INVITATION)
+    found = find_invitation(secret) if secret else None
+    return found if found is not None and found.state == "pending" else None
+
+
+def join_by_invitation(request: HttpRequest, invitation: Invitation, user: User) -> bool:
+    """Accept the invitation for the person now signed in and make its team the active one;
+    says why not (as a message) when the rules refuse. True when they joined."""
+    from django.contrib import messages
+
+    try:
+        membership = accept(invitation, user)
+    except TeamRuleBroken as exc:
+        messages.warning(request, exc.message)
+        return False
+    request.session.pop(SESSION_INVITATION, None)
+    request.session["active_team_id"] = membership.team_id
+    messages.success(
+        request, f"Welcome to {membership.team}! You are a {membership.get_role_display().lower()}."
+    )
+    return True
+
+
 def revoke_invitation(invitation: Invitation, by: User) -> None:
     if invitation.state != "pending":
         raise TeamRuleBroken(f"This invitation is already {invitation.state}.")
@@ -82,6 +113,11 @@ def accept(invitation: Invitation, user: User) -> Membership:
                 f"This invitation was sent to {invitation.email}, but you are logged in as "
                 f"{user.email}. Log out and open the link again with the invited account."
             )
+        if settings.PORTAL_REQUIRE_VERIFIED_EMAIL and not email_verified(user):
+            raise TeamRuleBroken(
+                f"Verify your address {user.email} first (the portal sent you a link), then open "
+                "this invitation again."
+            )
         if Membership.objects.filter(team=invitation.team, user=user).exists():
             raise TeamRuleBroken(f"You are already in {invitation.team}.")
         membership = Membership.objects.create(
@@ -98,6 +134,13 @@ def accept(invitation: Invitation, user: User) -> Membership:
             detail=f"as {membership.role}",
         )
     return membership
+
+
+def email_verified(user: User) -> bool:
+    """Whether the person has confirmed their address (allauth's verification link)."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
 def _owners(team: Team) -> int:

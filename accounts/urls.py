@@ -5,11 +5,10 @@ from accounts import views, views_activity, views_team
 app_name = "accounts"
 
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
+    # Sign-up and log-in are allauth's views fitted to invitations; they stand before
+    # `allauth.urls` (portal/urls.py) at the same paths. The other account pages are allauth's.
+    path("signup/", views.SignupView.as_view(), name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("password/", views.PasswordChangeView.as_view(), name="password-change"),
-    path("password/done/", views.PasswordChangeDoneView.as_view(), name="password-changed"),
     path("teams/new/", views.team_create, name="team-create"),
     path("teams/switch/", views.team_switch, name="team-switch"),
     path("team/members/", views_team.members, name="members"),

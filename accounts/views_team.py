@@ -8,19 +8,17 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import sudo, team
 from accounts.access import Action, team_object_or_404, team_view
 from accounts.models import Invitation, Membership, Role
+from accounts.team import SESSION_INVITATION
 from portal.htmx import PortalRequest
-
-SESSION_INVITATION = "pending_invitation"
 
 
 class InviteForm(forms.Form):
@@ -38,7 +36,7 @@ def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
         ),
         "invite_form": extra.pop("invite_form", None) or InviteForm(),
         "roles": Role.choices,
-        "needs_sudo": not sudo.active(request),
+        **sudo.context(request, reverse("accounts:members")),
         **extra,
     }
 
@@ -84,7 +82,6 @@ def invitation_revoke(request: PortalRequest, pk: int) -> HttpResponse:
     )
 
 
-@sensitive_post_parameters(sudo.FIELD)
 @require_POST
 @login_required
 @team_view(Action.MANAGE_MEMBERS)
@@ -100,7 +97,6 @@ def member_role(request: PortalRequest, pk: int) -> HttpResponse:
     )
 
 
-@sensitive_post_parameters(sudo.FIELD)
 @require_POST
 @login_required
 @team_view(Action.MANAGE_MEMBERS)
@@ -116,8 +112,9 @@ def member_remove(request: PortalRequest, pk: int) -> HttpResponse:
 def _sensitive_member_change(
     request: PortalRequest, change: Callable[[], None], success: str
 ) -> HttpResponse:
-    """Ask for the password when sudo mode has lapsed, then make the change or say why not."""
-    problem = sudo.confirm(request)
+    """Ask the person to confirm it is them when they have not lately, then make the change or
+    say why not."""
+    problem = sudo.confirm(request, reverse("accounts:members"))
     if problem:
         return _members_page(request, sudo_error=problem)
     return _change(request, change, success)
@@ -189,9 +186,3 @@ def invitation(request: PortalRequest, secret: str) -> HttpResponse:
     return render(
         request, "invitation.html", {"invitation": found, "state": "pending", "secret": secret}
     )
-
-
-def pending_invitation(request: HttpRequest) -> Invitation | None:
-    secret = request.session.get(SESSION_INVITATION)
-    found = team.find_invitation(secret) if secret else None
-    return found if found is not None and found.state == "pending" else None

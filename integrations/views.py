@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -36,13 +37,18 @@ def _scope_features() -> dict[str, str]:
 def _credentials_context(
     request: PortalRequest, form: LinkCredentialForm | None = None, **extra: Any
 ) -> dict[str, Any]:
+    back = reverse("credentials")
+    if form is None:
+        # Back from confirming it is them: the link form as they had filled it (never the token).
+        kept = sudo.restore(request) if request.method == "GET" else None
+        form = LinkCredentialForm(initial=kept or None, team=request.team)
     return {
-        "needs_sudo": not sudo.active(request),
+        **sudo.context(request, back),
         "departed": service.departed_linkers(request.team),
         "credentials": Credential.objects.filter(team=request.team).select_related(
             "linked_by", "last_used_by", "pulsoid_grant"
         ),
-        "form": form or LinkCredentialForm(team=request.team),
+        "form": form,
         "oauth_enabled": pulsoid_oauth() is not None,
         "scope_features": _scope_features(),
         **extra,
@@ -60,7 +66,7 @@ def credential_list(request: PortalRequest) -> HttpResponse:
 
 
 @never_cache
-@sensitive_post_parameters("token", sudo.FIELD)
+@sensitive_post_parameters("token")
 @require_POST
 @login_required
 @team_view(Action.MANAGE_CREDENTIALS)
@@ -68,7 +74,7 @@ def credential_link(request: PortalRequest) -> HttpResponse:
     """Check the token upstream, then save it; a rejected token is not saved."""
     form = LinkCredentialForm(request.POST, team=request.team)
     context: dict[str, Any] = {}
-    sudo_error = sudo.confirm(request) if form.is_valid() else ""
+    sudo_error = sudo.confirm(request, reverse("credentials")) if form.is_valid() else ""
     if sudo_error:
         context["sudo_error"] = sudo_error
     elif form.is_valid():
@@ -112,14 +118,16 @@ def credential_check(request: PortalRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
-@sensitive_post_parameters("token", sudo.FIELD)
+@sensitive_post_parameters("token")
 @require_http_methods(["GET", "POST"])
 @login_required
 @team_view(Action.MANAGE_CREDENTIALS)
 def credential_replace(request: PortalRequest, pk: int) -> HttpResponse:
     credential = team_object_or_404(Credential, request, pk=pk)
     form = ReplaceTokenForm(request.POST or None)
-    sudo_error = sudo.confirm(request) if request.method == "POST" and form.is_valid() else ""
+    back = request.path
+    posted = request.method == "POST" and form.is_valid()
+    sudo_error = sudo.confirm(request, back) if posted else ""
     if request.method == "POST" and form.is_valid() and not sudo_error:
         result = service.replace(credential, request.user, Secret(form.cleaned_data["token"]))
         if result.accepted:
@@ -130,21 +138,20 @@ def credential_replace(request: PortalRequest, pk: int) -> HttpResponse:
     context = {
         "credential": credential,
         "form": form,
-        "needs_sudo": not sudo.active(request),
+        **sudo.context(request, back),
         "sudo_error": sudo_error,
     }
     return render(request, "credential_replace.html", context)
 
 
 @never_cache
-@sensitive_post_parameters(sudo.FIELD)
 @require_http_methods(["GET", "POST"])
 @login_required
 @team_view(Action.MANAGE_CREDENTIALS)
 def credential_unlink(request: PortalRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST unlinks."""
     credential = team_object_or_404(Credential, request, pk=pk)
-    sudo_error = sudo.confirm(request) if request.method == "POST" else ""
+    sudo_error = sudo.confirm(request, request.path) if request.method == "POST" else ""
     if request.method == "POST" and not sudo_error:
         label = credential.label
         warning = service.unlink(credential, request.user)
@@ -152,9 +159,6 @@ def credential_unlink(request: PortalRequest, pk: int) -> HttpResponse:
         if warning:
             messages.warning(request, warning)
         return redirect("credentials")
-    context = {
-        "credential": credential,
-        "needs_sudo": not sudo.active(request),
-        "sudo_error": sudo_error,
-    }
+    context = {"credential": credential, **sudo.context(request, request.path)}
+    context["sudo_error"] = sudo_error
     return render(request, "credential_unlink.html", context)

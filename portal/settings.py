@@ -87,12 +87,19 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
     "csp",
-    "axes",
+    # Accounts, second factors, sessions and single sign-on: django-allauth.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "integrations",
     "integrations.pulsetracker",
@@ -118,8 +125,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.HtmxRedirectMiddleware",
     "portal.middleware.LastActiveMiddleware",
-    # Last, as django-axes asks: it turns a lockout into its own answer.
-    "axes.middleware.AxesMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -174,10 +181,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "accounts:login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "credentials"
-LOGOUT_REDIRECT_URL = "accounts:login"
-# Sensitive actions ask for the password again when it was not entered within this time.
+LOGOUT_REDIRECT_URL = "account_login"
+# Sensitive actions ask the person to confirm it is them (allauth's re-authentication: the
+# password, or the second factor when they have one) when they last did more than this ago.
 PORTAL_SUDO_SECONDS = int(os.environ.get("PORTAL_SUDO_SECONDS", "600"))
 # How long an invitation link works.
 PORTAL_INVITATION_DAYS = int(os.environ.get("PORTAL_INVITATION_DAYS", "7"))
@@ -193,13 +201,54 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
-# Off for private installs: only people invited by an owner (or made by an operator) get in.
-PORTAL_OPEN_SIGNUP = env_bool("PORTAL_OPEN_SIGNUP", default=True)
+# Anyone may sign up only when this is on (the default in development); otherwise people come in
+# through an owner's invitation (or an operator makes them).
+PORTAL_OPEN_SIGNUP = env_bool("PORTAL_OPEN_SIGNUP", default=DEBUG)
+# Joining a team through an invitation waits until the person has verified their email address.
+PORTAL_REQUIRE_VERIFIED_EMAIL = env_bool("PORTAL_REQUIRE_VERIFIED_EMAIL", default=False)
 AUTHENTICATION_BACKENDS = [
-    # django-axes first: it refuses log-ins for a locked-out address or account.
-    "axes.backends.AxesStandaloneBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+    # Sessions from before allauth name this backend; every log-in form is allauth's (the admin's
+    # too, see portal/urls.py), so nothing logs in through it without allauth's throttling.
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# django-allauth: people log in with their email address; there is no username.
+ACCOUNT_ADAPTER = "accounts.adapter.PortalAccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# Verification mails go out on sign-up and email change; logging in does not wait for them.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_SESSION_REMEMBER = True
+# A password-reset link works once, and for an hour.
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_SECONDS", "3600"))
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = PORTAL_SUDO_SECONDS
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Pulse team portal] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Log-in throttling is allauth's (the one mechanism): five failed log-ins for one address lock
+# that account for fifteen minutes, even with the right password, and an address that fails
+# twenty times a minute is stopped whatever account it tries. The address is REMOTE_ADDR, or the
+# client behind TRUSTED_PROXY_COUNT proxies (ALLAUTH_TRUSTED_PROXY_COUNT below).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"20/m/ip,{LOGIN_FAILURE_LIMIT}/{LOGIN_LOCKOUT_MINUTES * 60}s/key",
+}
+# Second factors: authenticator apps (TOTP), security keys and passkeys (WebAuthn), and
+# recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Pulse team portal"
+# WebAuthn needs a secure origin; in development the portal runs on http://localhost.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+USERSESSIONS_TRACK_ACTIVITY = True
+SOCIALACCOUNT_ONLY = False
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     # Older hashes still verify, and are upgraded to Argon2 at the next log-in.
@@ -296,20 +345,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Log-in throttling (django-axes): five failures lock the account name and the address for
-# fifteen minutes. The address is REMOTE_ADDR unless TRUSTED_PROXY_COUNT proxies are trusted.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
-AXES_RESET_ON_SUCCESS = True
-AXES_VERBOSE = False
-AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
-AXES_USERNAME_FORM_FIELD = "username"
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# allauth reads the client's address (rate limits, the sessions page) from REMOTE_ADDR, or from
+# X-Forwarded-For behind this many trusted proxies.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 # Pacing and protecting the upstreams, shared across instances through the cache.
 PULSOID_REQUESTS_PER_SECOND = int(os.environ.get("PULSOID_REQUESTS_PER_SECOND", "15"))

@@ -21,6 +21,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.views.generic.base import RedirectView
 
 from accounts.access import MINIMUM_ROLE, Action
 from accounts.models import Role
@@ -30,6 +31,10 @@ from accounts.models import Role
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed in"  # anyone signed in, whatever their team and role
 OPERATORS = "operators"  # the portal's operators: Django staff
+# django-allauth's own account pages (log-out, password, email, second factors, sessions, single
+# sign-on): allauth decides who may use each (a visitor, or only the person signed in), and one
+# rule checks them all: never a server error, a visitor is at most sent to log in, no forged POST.
+ALLAUTH = "allauth"
 
 # Every route that is not a team view, and who may use it.
 NOT_TEAM_ROUTES: dict[str, str] = {
@@ -38,12 +43,7 @@ NOT_TEAM_ROUTES: dict[str, str] = {
     "healthz": PUBLIC,
     "accounts:signup": PUBLIC,
     "accounts:login": PUBLIC,
-    "accounts:logout": PUBLIC,
     "accounts:invitation": PUBLIC,
-    # The admin's own door: the rest of the admin site is for operators (ADMIN_NAMESPACE).
-    "admin:login": PUBLIC,
-    "accounts:password-change": SIGNED_IN,
-    "accounts:password-changed": SIGNED_IN,
     "accounts:team-create": SIGNED_IN,
     "accounts:team-switch": SIGNED_IN,
 }
@@ -76,6 +76,7 @@ POST_DATA: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
 
 # What the admin's URL parameters are filled with: the gate is what is tested, not the objects.
 ADMIN_KWARGS = {"app_label": "accounts", "object_id": "1", "content_type_id": "1", "id": "1"}
+ALLAUTH_KWARGS = {"pk": "999999", "uidb36": "zz", "provider_id": "nothing-here"}
 
 BROWSER_METHODS = ("GET", "POST")
 
@@ -103,12 +104,19 @@ class Route:
         return self.namespace.split(":")[0] == ADMIN_NAMESPACE
 
     @property
+    def in_allauth(self) -> bool:
+        return self.view.__module__.startswith("allauth.")
+
+    @property
     def rule(self) -> Action | str | None:
-        """Who may use the route: a team action, a rule of `NOT_TEAM_ROUTES`, or operators."""
+        """Who may use the route: a team action, a rule of `NOT_TEAM_ROUTES`, operators, or
+        allauth's own."""
         if self.action is not None:
             return self.action
         if self.name in NOT_TEAM_ROUTES:
             return NOT_TEAM_ROUTES[self.name]
+        if self.in_allauth:
+            return ALLAUTH
         return OPERATORS if self.in_admin else None
 
     @property
@@ -136,7 +144,11 @@ def all_routes() -> tuple[list[Route], list[str]]:
     routes, unnamed = [], []
     for namespaces, entry, pattern, params in walk(get_resolver()):
         if entry.name is None:
-            if namespaces[:1] != (ADMIN_NAMESPACE,):
+            # The admin's and allauth's (its old "social/" paths, kept beside the named ones)
+            # are theirs to name.
+            view_class = getattr(entry.callback, "view_class", None)
+            theirs = view_class is RedirectView and pattern.startswith("accounts/social/")
+            if namespaces[:1] != (ADMIN_NAMESPACE,) and not theirs:
                 unnamed.append(pattern)
             continue
         name = ":".join((*namespaces, entry.name))
@@ -183,10 +195,13 @@ def quiet(logger: str) -> Iterator[None]:
 
 ROUTES, UNNAMED = all_routes()
 TEAM = [r for r in ROUTES if r.action is not None]
-BY_RULE = {rule: [r for r in ROUTES if r.rule == rule] for rule in (PUBLIC, SIGNED_IN, OPERATORS)}
+BY_RULE = {
+    rule: [r for r in ROUTES if r.rule == rule] for rule in (PUBLIC, SIGNED_IN, OPERATORS, ALLAUTH)
+}
 ADMIN = BY_RULE[OPERATORS]
-# The admin's views declare no methods (they are Django's; one rule covers them).
-METHODS = {r.name: declared_methods(r) for r in ROUTES if r.rule != OPERATORS}
+ACCOUNT_PAGES = BY_RULE[ALLAUTH]
+# The admin's and allauth's views are theirs: one rule each covers them, not their methods.
+METHODS = {r.name: declared_methods(r) for r in ROUTES if r.rule not in (OPERATORS, ALLAUTH)}
 
 
 def cases(routes: list[Route], only: str | None = None) -> list[Any]:
@@ -216,6 +231,8 @@ def path_of(request: pytest.FixtureRequest, route: Route) -> str:
 def value_for(request: pytest.FixtureRequest, route: Route, param: str) -> Any:
     if route.in_admin:
         return ADMIN_KWARGS[param]
+    if route.in_allauth:  # keys, ids and provider names that match nothing
+        return ALLAUTH_KWARGS.get(param, "nothing-here")
     if param in OBJECT_IDS:
         return acme_object(request, route).pk
     if param == "key":  # an app of the Pulsetracker account behind Acme's credential
@@ -407,14 +424,29 @@ def test_pages_for_anyone_signed_in_open_to_the_weakest_role(request, client, ca
 
 
 @pytest.mark.parametrize("route", ADMIN, ids=lambda r: r.name)
-@pytest.mark.parametrize("who", ["visitor", "team owner"])
-def test_the_admin_sends_everyone_but_operators_to_its_login(request, client, alice, route, who):
-    if who == "team owner":
-        client.force_login(alice)
-    # Followed: the admin sends a visitor on its logout page to its index, and from there on.
+def test_the_admin_sends_visitors_to_the_portals_log_in(request, db, client, route):
+    # Followed: the admin sends a visitor on its logout page to its index, and from there on;
+    # its own log-in form hands over to the portal's (throttled, with the second factor).
     response = send(client, request, route, "GET", follow=True)
     assert response.redirect_chain, response.status_code
-    assert sent_to_log_in(response.redirect_chain[-1], "admin:login")
+    assert sent_to_log_in(response.redirect_chain[-1])
+
+
+@pytest.mark.parametrize("route", ADMIN, ids=lambda r: r.name)
+def test_the_admin_refuses_people_who_are_not_operators(request, client, alice, route):
+    client.force_login(alice)
+    response = send(client, request, route, "GET", follow=True)
+    assert response.status_code == 403 or sent_to_log_in(response.redirect_chain[-1], "admin:login")
+
+
+@pytest.mark.parametrize("route", ACCOUNT_PAGES, ids=lambda r: r.name)
+def test_allauths_account_pages_never_fail_and_at_most_send_a_visitor_to_log_in(
+    request, db, client, route
+):
+    response = send(client, request, route, "GET")
+    assert response.status_code < 500, response.status_code
+    if response.status_code in (301, 302):
+        assert response["Location"].startswith("/"), response["Location"]  # stays in the portal
 
 
 @pytest.mark.parametrize("route", ADMIN, ids=lambda r: r.name)
@@ -431,11 +463,13 @@ def test_operators_get_into_the_admin(request, client, operator, route):
 def csrf_cases() -> list[Any]:
     # The admin's views declare no methods and many take POST: each is sent a forged one.
     admin = [pytest.param(route, "POST", id=f"{route.name} POST") for route in ADMIN]
+    account = [pytest.param(route, "POST", id=f"{route.name} POST") for route in ACCOUNT_PAGES]
     return (
         cases(TEAM, only="POST")
         + cases(BY_RULE[SIGNED_IN], only="POST")
         + cases(BY_RULE[PUBLIC], only="POST")
         + admin
+        + account
     )
 
 
@@ -444,7 +478,7 @@ def test_every_form_post_is_refused_without_a_csrf_token(request, db, settings, 
     settings.PORTAL_OPEN_SIGNUP = True
     strict = Client(enforce_csrf_checks=True)
     # Sent by whoever would use the route: a visitor, an owner of the team, an operator.
-    if route.in_admin and route.name not in NOT_TEAM_ROUTES:
+    if route.in_admin:
         strict.force_login(request.getfixturevalue("operator"))
     elif NOT_TEAM_ROUTES.get(route.name) != PUBLIC:
         strict.force_login(request.getfixturevalue("alice"))

@@ -43,7 +43,14 @@ def test_no_page_breaks_the_policy(
         f"/widgets/{pulsoid_credential.pk}/{widget}/",
         "/accounts/team/members/",
         "/accounts/activity/",
-        "/accounts/password/",
+        "/accounts/password/change/",
+        "/accounts/email/",
+        "/accounts/2fa/",
+        "/accounts/2fa/totp/activate/",
+        "/accounts/2fa/webauthn/add/",
+        "/accounts/sessions/",
+        "/accounts/reauthenticate/",
+        "/accounts/password/reset/",
         "/accounts/teams/new/",
     ]
     for path in paths:

@@ -161,7 +161,7 @@ def test_two_instances_share_sessions_cache_and_see_each_others_changes(
             f"{a}/accounts/login/",
             data={
                 "csrfmiddlewaretoken": token,
-                "username": "owner@scale.test",
+                "login": "owner@scale.test",
                 "password": PASSWORD,
             },
             allow_redirects=False,

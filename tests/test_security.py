@@ -91,7 +91,7 @@ def test_session_and_csrf_cookies_are_secure_httponly_and_samesite(client, setti
     assert csrf["httponly"]
     assert csrf["samesite"] == "Lax"
     logged_in = client.post(
-        "/accounts/login/", {"username": alice.email, "password": PASSWORD}, secure=True
+        "/accounts/login/", {"login": alice.email, "password": PASSWORD}, secure=True
     )
     session = logged_in.cookies["sessionid"]
     assert session["secure"]
@@ -116,34 +116,65 @@ def attempt(client: Client, email: str, password: str, address: str, forwarded: 
     extra = {"REMOTE_ADDR": address}
     if forwarded:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
-    return client.post("/accounts/login/", {"username": email, "password": password}, **extra)
+    return client.post("/accounts/login/", {"login": email, "password": password}, **extra)
+
+
+def logged_in(response) -> bool:
+    return response.status_code == 302 and "sessionid" in response.cookies
+
+
+LOCKED = "Too many failed login attempts"
 
 
 @pytest.mark.django_db
 def test_five_failures_lock_the_account_even_with_the_right_password(alice):
     client = Client()
-    for _ in range(4):
-        assert attempt(client, alice.email, "wrong", "203.0.113.9").status_code == 200
-    assert attempt(client, alice.email, "wrong", "203.0.113.9").status_code == 429
+    for _ in range(5):
+        assert LOCKED not in attempt(client, alice.email, "wrong", "203.0.113.9").content.decode()
     locked = attempt(client, alice.email, PASSWORD, "203.0.113.9")
-    assert locked.status_code == 429
-    assert "Too many failed log-ins" in locked.content.decode()
+    assert not logged_in(locked)
+    assert LOCKED in locked.content.decode()
+    # From anywhere else too: the lock is on the account.
+    assert LOCKED in attempt(Client(), alice.email, PASSWORD, "192.0.2.200").content.decode()
+
+
+def spray(address: str, forwarded_from: str = "") -> None:
+    """Twenty wrong passwords from one client, over many accounts (none locked by itself)."""
+    client = Client()
+    for number in range(20):
+        forwarded = f"{forwarded_from}{number}" if forwarded_from else ""
+        attempt(client, f"someone{number % 5}@acme.test", "wrong", address, forwarded)
 
 
 @pytest.mark.django_db
-def test_a_forged_x_forwarded_for_does_not_escape_the_lockout(alice, bob):
-    client = Client()
-    for number in range(5):
-        attempt(client, alice.email, "wrong", "203.0.113.9", forwarded=f"198.51.100.{number}")
-    # Another account from the same real address: still refused, whatever the header claims.
-    assert (
-        attempt(client, bob.email, PASSWORD, "203.0.113.9", forwarded="192.0.2.77").status_code
-        == 429
-    )
-    # The same account from another real address: still refused.
-    assert attempt(Client(), alice.email, PASSWORD, "192.0.2.200").status_code == 429
+def test_without_a_trusted_proxy_a_forged_x_forwarded_for_does_not_escape_the_address_limit(
+    alice, bob, settings
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    spray("203.0.113.9", forwarded_from="198.51.100.")
+    # Whatever the header claims, the real address has used up its failures for the minute.
+    refused = attempt(Client(), bob.email, PASSWORD, "203.0.113.9", forwarded="192.0.2.77")
+    assert not logged_in(refused)
     # Someone else, elsewhere, is not affected.
-    assert attempt(Client(), bob.email, PASSWORD, "192.0.2.201").status_code == 302
+    assert logged_in(attempt(Client(), bob.email, PASSWORD, "192.0.2.201"))
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_each_client_is_counted_on_its_own(alice, bob, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    proxy = "10.0.0.5"
+    # Five failures for alice from 1.2.3.N, all through the same load balancer.
+    for number in range(5):
+        attempt(Client(), alice.email, "wrong", proxy, forwarded=f"1.2.3.{number}")
+    # bob, logging in correctly from 9.9.9.9 through the same proxy, is let in.
+    assert logged_in(attempt(Client(), bob.email, PASSWORD, proxy, forwarded="9.9.9.9"))
+    # One client spraying many accounts is stopped by its own address limit, not everyone's.
+    spray(proxy, forwarded_from="")  # (REMOTE_ADDR only: the proxy's own address)
+    client_ip = "1.2.3.4"
+    for number in range(20):
+        attempt(Client(), f"other{number % 5}@acme.test", "wrong", proxy, forwarded=client_ip)
+    assert not logged_in(attempt(Client(), bob.email, PASSWORD, proxy, forwarded=client_ip))
+    assert logged_in(attempt(Client(), bob.email, PASSWORD, proxy, forwarded="9.9.9.8"))
 
 
 @pytest.mark.django_db

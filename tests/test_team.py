@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -31,9 +32,20 @@ def path_of(link: str) -> str:
 
 
 def drop_sudo(client) -> None:
+    """As if the person logged in long ago: no recent log-in or confirmation in the session."""
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+
     session = client.session
-    session.pop("sudo_until", None)
+    session.pop(AUTHENTICATION_METHODS_SESSION_KEY, None)
     session.save()
+
+
+def confirm_it_is_me(client, back: str, password: str = PASSWORD):
+    """allauth's re-authentication page, as the link on a sensitive form leads there."""
+    return client.post(
+        reverse("account_reauthenticate") + "?" + urlencode({"next": back}),
+        {"password": password, "next": back},
+    )
 
 
 # Invitations
@@ -64,6 +76,29 @@ def test_an_owner_invites_and_the_person_signs_up_through_the_link(as_user, alic
     assert "Credentials of Acme Fleet" in guest.get(reverse("credentials")).content.decode()
     actions = list(Activity.objects.filter(team=acme).values_list("action", flat=True))
     assert actions[:2] == ["member joined", "invitation sent"]
+
+
+def test_an_operator_can_make_joining_wait_for_a_verified_address(as_user, alice, acme, settings):
+    settings.PORTAL_REQUIRE_VERIFIED_EMAIL = True
+    link = invite(as_user(alice), "careful@acme.test", "viewer")
+    guest = Client()
+    guest.get(path_of(link))
+    signed_up = guest.post(
+        reverse("accounts:signup"),
+        {
+            "email": "careful@acme.test",
+            "password1": "Fresh-pass-8812",
+            "password2": "Fresh-pass-8812",
+        },
+        follow=True,
+    ).content.decode()
+    careful = User.objects.get(email="careful@acme.test")
+    assert not Membership.objects.filter(user=careful, team=acme).exists()
+    assert "Verify your address careful@acme.test first" in signed_up
+    [verification] = [m for m in mail.outbox if "confirm-email" in m.body]
+    guest.post(re.search(r"https?://testserver(/\S+)", verification.body).group(1))
+    guest.post(path_of(link))  # the invitation again, now accepted
+    assert Membership.objects.get(user=careful, team=acme).role == Role.VIEWER
 
 
 def test_an_existing_account_logs_in_then_joins(as_user, alice, mallory, acme):
@@ -228,53 +263,36 @@ def test_members_page_lists_people_with_roles_and_last_activity(as_user, alice, 
 # Sudo mode
 
 
-def test_sensitive_actions_ask_for_the_password_when_it_was_not_entered_recently(
-    as_user, alice, bob
-):
+def test_sensitive_actions_ask_to_confirm_it_is_you_when_you_have_not_lately(as_user, alice, bob):
     client = as_user(alice)
     drop_sudo(client)
     membership = Membership.objects.get(user=bob)
+    members = reverse("accounts:members")
     page = client.post(
         reverse("accounts:member-role", args=[membership.pk]), {"role": "admin"}
     ).content.decode()
-    assert "Confirm your password" in page
+    assert "confirm it is you first" in page
+    confirm = reverse("account_reauthenticate") + "?" + urlencode({"next": members})
+    assert f'href="{confirm.replace("&", "&amp;")}"' in page
     assert Membership.objects.get(user=bob).role == Role.MEMBER
-    wrong = client.post(
-        reverse("accounts:member-role", args=[membership.pk]),
-        {"role": "admin", "sudo_password": "nope"},
-    ).content.decode()
-    assert "That password is not right" in wrong
-    client.post(
-        reverse("accounts:member-role", args=[membership.pk]),
-        {"role": "admin", "sudo_password": PASSWORD},
-    )
+    wrong = confirm_it_is_me(client, members, password="nope")
+    assert "Incorrect password" in wrong.content.decode()
+    back = confirm_it_is_me(client, members)
+    assert back.status_code == 302
+    assert back["Location"] == members
+    client.post(reverse("accounts:member-role", args=[membership.pk]), {"role": "admin"})
     assert Membership.objects.get(user=bob).role == Role.ADMIN
-    # Within the window, no second prompt.
+    # Within the window, no second question.
     client.post(reverse("accounts:member-role", args=[membership.pk]), {"role": "viewer"})
     assert Membership.objects.get(user=bob).role == Role.VIEWER
 
 
-def test_wrong_sudo_passwords_are_throttled_like_log_ins(as_user, alice, bob, settings):
-    settings.AXES_FAILURE_LIMIT = 3
-    client = as_user(alice)
-    drop_sudo(client)
-    url = reverse("accounts:member-role", args=[Membership.objects.get(user=bob).pk])
-    for _ in range(3):
-        assert (
-            "not right"
-            in client.post(url, {"role": "admin", "sudo_password": "nope"}).content.decode()
-        )
-    refused = client.post(url, {"role": "admin", "sudo_password": PASSWORD}).content.decode()
-    assert "Too many wrong passwords" in refused
-    assert Membership.objects.get(user=bob).role == Role.MEMBER
-
-
-def test_linking_a_token_asks_for_the_password_inline_and_keeps_the_label(
+def test_linking_a_token_asks_to_confirm_and_keeps_what_was_typed_but_the_token(
     as_user, alice, acme, sandbox_settings
 ):
     client = as_user(alice)
     drop_sudo(client)
-    assert 'name="sudo_password"' in client.get(reverse("credentials")).content.decode()
+    assert 'data-testid="sudo-confirm"' in client.get(reverse("credentials")).content.decode()
     token = sandbox_settings.seed.pulsetracker_paid_token
     response = client.post(
         reverse("credential-link"),
@@ -282,32 +300,33 @@ def test_linking_a_token_asks_for_the_password_inline_and_keeps_the_label(
         HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
-    assert "Confirm your password" in body
+    assert "confirm it is you first" in body
     assert 'value="Needs sudo"' in body
     assert token not in body
     assert sandbox_settings.requests == []
+    assert token not in str(dict(client.session))  # the detour keeps no token
+    confirm_it_is_me(client, reverse("credentials"))
+    again = client.get(reverse("credentials")).content.decode()
+    assert 'value="Needs sudo"' in again  # back from confirming: the label is still there
+    assert 'data-testid="sudo-confirm"' not in again
     client.post(
         reverse("credential-link"),
-        {
-            "service": "pulsetracker",
-            "label": "Needs sudo",
-            "token": token,
-            "sudo_password": PASSWORD,
-        },
+        {"service": "pulsetracker", "label": "Needs sudo", "token": token},
     )
     assert acme.credentials.filter(label="Needs sudo").exists()
 
 
-def test_unlink_asks_for_the_password_too(as_user, alice, pulsetracker_credential):
+def test_unlink_asks_to_confirm_too(as_user, alice, pulsetracker_credential):
     client = as_user(alice)
     drop_sudo(client)
     url = reverse("credential-unlink", args=[pulsetracker_credential.pk])
-    assert "Confirm your password" in client.post(url).content.decode()
-    assert client.post(url, {"sudo_password": PASSWORD}).status_code == 302
+    assert "confirm it is you first" in client.post(url).content.decode()
+    confirm_it_is_me(client, url)
+    assert client.post(url).status_code == 302
 
 
-def test_logging_in_opens_the_sudo_window(client, alice, bob):
-    client.post(reverse("accounts:login"), {"username": alice.email, "password": PASSWORD})
+def test_logging_in_counts_as_confirming(client, alice, bob):
+    client.post(reverse("accounts:login"), {"login": alice.email, "password": PASSWORD})
     client.post(
         reverse("accounts:member-role", args=[Membership.objects.get(user=bob).pk]),
         {"role": "admin"},
