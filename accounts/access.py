@@ -14,6 +14,8 @@ from enum import StrEnum
 from functools import wraps
 from typing import Any, TypeVar
 
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest
@@ -126,6 +128,13 @@ def team_view(
                 return redirect("accounts:team-create")
             if not may(membership, action):
                 raise PermissionDenied(f"Your role in {membership.team} cannot {action}.")
+            if membership.team.require_two_factor and not is_mfa_enabled(request.user):
+                messages.warning(
+                    request,
+                    f"{membership.team} requires two-factor authentication: set up a second "
+                    "factor to see its pages.",
+                )
+                return redirect("mfa_index")
             request.membership = membership
             request.team = membership.team
             return view(request, *args, **kwargs)

@@ -12,6 +12,8 @@ ACTIONS = (
     "member left",
     "member removed",
     "role changed",
+    "sign-in policy changed",
+    "member signed out",
     "invitation sent",
     "invitation revoked",
     "credential linked",

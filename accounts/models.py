@@ -81,6 +81,8 @@ class Role(models.TextChoices):
 class Team(models.Model):
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Members without a second factor are led to set one up before they see the team's pages.
+    require_two_factor = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name", "id"]

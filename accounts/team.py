@@ -183,3 +183,52 @@ def remove(membership: Membership, by: User) -> None:
         membership.delete()
         action = "member left" if membership.user_id == by.pk else "member removed"
         activity.record(membership.team, by, action, target=membership.user.email)
+
+
+def require_two_factor(team: Team, required: bool, by: User) -> None:
+    """Set whether the team's pages need a second factor; the change goes to the log."""
+    if team.require_two_factor == required:
+        return
+    from allauth.mfa.utils import is_mfa_enabled
+
+    if required and not is_mfa_enabled(by):
+        raise TeamRuleBroken(
+            "Set up your own second factor first (your email address, then Two-factor "
+            "authentication), so the policy does not lock you out."
+        )
+    team.require_two_factor = required
+    team.save(update_fields=["require_two_factor"])
+    activity.record(
+        team,
+        by,
+        "sign-in policy changed",
+        detail="two factors required" if required else "two factors no longer required",
+    )
+
+
+def sign_out_everywhere(team: Team, person: User, by: User) -> int:
+    """End every session of `person` (each browser is logged out at its next request)."""
+    from allauth.usersessions.models import UserSession
+
+    sessions = list(UserSession.objects.filter(user=person))
+    for session in sessions:
+        session.end()
+    activity.record(
+        team, by, "member signed out", target=person.email, detail=f"{len(sessions)} session(s)"
+    )
+    return len(sessions)
+
+
+FACTOR_NAMES = {"totp": "authenticator app", "webauthn": "security key or passkey"}
+
+
+def second_factors(team: Team) -> dict[int, list[str]]:
+    """Per person of the team (user id), the second factors they have set up, by name."""
+    from allauth.mfa.models import Authenticator
+
+    found: dict[int, list[str]] = {}
+    rows = Authenticator.objects.filter(user__memberships__team=team).values_list("user_id", "type")
+    for user_id, kind in rows.order_by("type").distinct():
+        if kind in FACTOR_NAMES:
+            found.setdefault(user_id, []).append(FACTOR_NAMES[kind])
+    return found

@@ -13,7 +13,7 @@ from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -70,3 +70,15 @@ def team_switch(request: PortalRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = reverse("home")
     return redirect(target)
+
+
+@require_POST
+@login_required
+def session_end(request: PortalRequest, pk: int) -> HttpResponse:
+    """Sign one of your own sessions out (the sessions page lists them)."""
+    from allauth.usersessions.models import UserSession
+
+    session = get_object_or_404(UserSession, pk=pk, user=request.user)
+    session.end()
+    messages.success(request, "That session is signed out.")
+    return redirect("usersessions_list")

@@ -28,8 +28,12 @@ class InviteForm(forms.Form):
 
 def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
     memberships = Membership.objects.filter(team=request.team).select_related("user")
+    factors = team.second_factors(request.team)
+    people = list(memberships.order_by("joined_at"))
+    for membership in people:
+        membership.factors = factors.get(membership.user_id, [])  # type: ignore[attr-defined]
     return {
-        "memberships": memberships.order_by("joined_at"),
+        "memberships": people,
         "team_memberships": memberships,
         "invitations": Invitation.objects.filter(
             team=request.team, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
@@ -102,10 +106,30 @@ def member_role(request: PortalRequest, pk: int) -> HttpResponse:
 @team_view(Action.MANAGE_MEMBERS)
 def member_remove(request: PortalRequest, pk: int) -> HttpResponse:
     membership = team_object_or_404(Membership, request, pk=pk)
+    sign_out = request.POST.get("sign_out") == "on"
+
+    def remove() -> None:
+        team.remove(membership, request.user)
+        if sign_out:
+            team.sign_out_everywhere(request.team, membership.user, request.user)
+
+    done = f"Removed {membership.user.email} from the team."
+    if sign_out:
+        done += " They are signed out everywhere."
+    return _sensitive_member_change(request, remove, done)
+
+
+@require_POST
+@login_required
+@team_view(Action.MANAGE_MEMBERS)
+def team_policy(request: PortalRequest) -> HttpResponse:
+    """Owners require (or stop requiring) a second factor of everyone in the team."""
+    required = request.POST.get("require_two_factor") == "on"
+    state = "now requires" if required else "no longer requires"
     return _sensitive_member_change(
         request,
-        lambda: team.remove(membership, request.user),
-        f"Removed {membership.user.email} from the team.",
+        lambda: team.require_two_factor(request.team, required, request.user),
+        f"{request.team} {state} two-factor authentication.",
     )
 
 

@@ -46,6 +46,8 @@ NOT_TEAM_ROUTES: dict[str, str] = {
     "accounts:invitation": PUBLIC,
     "accounts:team-create": SIGNED_IN,
     "accounts:team-switch": SIGNED_IN,
+    # One's own sessions only: another person's session id answers 404 (test_team_policy.py).
+    "accounts:session-end": SIGNED_IN,
 }
 
 # Every other route of the Django admin site has one rule: operators only.
@@ -66,6 +68,7 @@ ID_NAMES: dict[str, str] = {
     "accounts:member-role": "membership",
     "accounts:member-remove": "membership",
     "accounts:invitation-revoke": "invitation",
+    "accounts:session-end": "session",
 }
 OBJECT_IDS = ("pk", "cid")
 
@@ -254,6 +257,13 @@ def acme_object(request: pytest.FixtureRequest, route: Route) -> Any:
         return Membership.objects.get(user=request.getfixturevalue("carol"))
     if kind == "invitation":
         return request.getfixturevalue("acme_invitation")[0]
+    if kind == "session":  # a session of carol's, the person the signed-in pages are tried as
+        from allauth.usersessions.models import UserSession
+
+        carol = request.getfixturevalue("carol")
+        return UserSession.objects.create(
+            user=carol, ip="192.0.2.1", session_key="s" * 32, user_agent="Test/1.0"
+        )
     pulsoid = route.view.__module__.startswith("integrations.pulsoid")
     return request.getfixturevalue("pulsoid_credential" if pulsoid else "pulsetracker_credential")
 
