@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.db import models
 
 
 class Secret:
@@ -93,3 +94,15 @@ def rotate(ciphertext: str) -> str:
         return fernet().rotate(ciphertext.encode("ascii")).decode("ascii")
     except (InvalidToken, ValueError) as exc:
         raise DecryptionFailed(UNDECRYPTABLE) from exc
+
+
+class EncryptedText(models.TextField):
+    """A column holding only ciphertext from `encrypt` (never edited in forms or the admin).
+
+    Every encrypted value in the portal is stored in one of these, so `rotate_encryption_keys`
+    finds them all by this class (and a test fails if ciphertext is stored anywhere else).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]

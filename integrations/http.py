@@ -32,7 +32,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from accounts.crypto import Secret
 from integrations import protection
-from integrations.errors import BadResponse, RateLimited, Unavailable
+from integrations.errors import BadResponse, RateLimited, Unavailable, UpstreamError
 
 logger = logging.getLogger("integrations.http")
 
@@ -208,6 +208,9 @@ def send(
         )
     except Unavailable:
         protection.failed(service)
+        raise
+    except UpstreamError:  # it answered (a 429, a redirect, too large): it is up
+        protection.succeeded(service, counting)
         raise
     protection.succeeded(service, counting)
     return response

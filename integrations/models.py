@@ -45,7 +45,7 @@ class Credential(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="credentials")
     service = models.CharField(max_length=20, choices=Service.choices)
     label = models.CharField(max_length=80)
-    ciphertext = models.TextField(editable=False)
+    ciphertext = crypto.EncryptedText()
     last4 = models.CharField(max_length=4, editable=False)
     linked_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -95,7 +95,7 @@ class PulsoidGrant(models.Model):
     credential = models.OneToOneField(
         Credential, on_delete=models.CASCADE, primary_key=True, related_name="pulsoid_grant"
     )
-    refresh_ciphertext = models.TextField(blank=True, editable=False)
+    refresh_ciphertext = crypto.EncryptedText(blank=True)
 
     def __str__(self) -> str:
         return f"OAuth grant of {self.credential}"

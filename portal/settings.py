@@ -161,8 +161,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
-    # Tests use a real file (not memory), so a test can read the raw bytes for leaked tokens.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # Tests use a real file (not memory), so a test can read the raw bytes for leaked tokens;
+    # one per test run, so two runs at once on one machine never share (or drop) each other's.
+    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{_run[:12]}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()

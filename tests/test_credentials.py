@@ -214,11 +214,10 @@ def test_key_rotation_old_key_both_keys_rotate_then_only_the_new_key(
     settings.ENCRYPTION_KEYS = [new_key, old_key]
     assert decrypt(Credential.objects.get().ciphertext).reveal() == token
     call_command("rotate_encryption_keys")
-    assert "Re-encrypted 1 credential(s)" in capsys.readouterr().out
+    assert "Re-encrypted 1 secret(s)" in capsys.readouterr().out
     call_command("rotate_encryption_keys")
     assert (
-        "Re-encrypted 0 credential(s) with the newest key; 1 already used it"
-        in capsys.readouterr().out
+        "Re-encrypted 0 secret(s) with the newest key; 1 already used it" in capsys.readouterr().out
     )
 
     settings.ENCRYPTION_KEYS = [new_key]
@@ -238,3 +237,47 @@ def test_secret_wrapper_is_masked_everywhere_it_could_print():
     assert "5555" not in f"{secret} {secret!r} {[secret]} { ({'t': secret}) }"
     with pytest.raises(TypeError):
         pickle.dumps(secret)
+
+
+def test_rotation_re_encrypts_every_secret_oauth_refresh_tokens_included(
+    settings, as_user, alice, acme, sandbox_settings, capsys
+):
+    from integrations.models import PulsoidGrant
+    from tests.test_pulsoid_oauth import oauth_credential
+
+    connected = oauth_credential(as_user(alice))
+    refresh = decrypt(PulsoidGrant.objects.get(credential=connected).refresh_ciphertext).reveal()
+    old_key = settings.ENCRYPTION_KEYS[0]
+    settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+    call_command("rotate_encryption_keys")
+    assert "Re-encrypted 2 secret(s)" in capsys.readouterr().out  # access and refresh token
+    settings.ENCRYPTION_KEYS = settings.ENCRYPTION_KEYS[:1]  # the old key is gone
+    grant = PulsoidGrant.objects.get(credential=connected)
+    assert decrypt(grant.refresh_ciphertext).reveal() == refresh
+
+
+def test_every_stored_secret_is_in_a_column_the_rotation_finds():
+    """Ciphertext kept in any other column would be stranded when an old key is dropped."""
+    from django.apps import apps
+    from django.db import models
+
+    from accounts.crypto import EncryptedText
+    from integrations.management.commands.rotate_encryption_keys import encrypted_columns
+
+    found = {(m._meta.label, name) for m, name in encrypted_columns()}
+    assert {
+        ("integrations.Credential", "ciphertext"),
+        ("integrations.PulsoidGrant", "refresh_ciphertext"),
+    } <= found
+    # A column named for a secret that is not an EncryptedText is a missed secret.
+    suspicious = [
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        if model._meta.app_label in {"accounts", "integrations"}
+        for field in model._meta.get_fields()
+        if isinstance(field, models.Field)
+        and not isinstance(field, EncryptedText)
+        and any(word in field.name for word in ("ciphertext", "secret", "token"))
+        and field.name not in {"token_hash"}
+    ]
+    assert not suspicious, f"Store these with accounts.crypto.EncryptedText: {suspicious}"

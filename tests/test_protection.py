@@ -35,18 +35,66 @@ def test_repeated_unavailability_opens_the_breaker_and_calls_fail_fast(sandbox, 
     assert len(sandbox.requests_to("GET", APPS)) == 9  # failed fast: nothing sent
 
 
-def test_the_breaker_lets_a_call_through_once_its_pause_is_over(sandbox, breaker):
-    from django.core.cache import cache
+@pytest.fixture
+def clock(monkeypatch):
+    """The breaker's clock, moved by the test instead of slept."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(protection, "_now", lambda: now[0])
+    return now
 
+
+def opened(client, sandbox) -> int:
+    """Open the breaker with three unavailable answers; the number of requests sent so far."""
+    sandbox.fault("GET", APPS, status=503, times=9)
+    for _ in range(3):
+        with pytest.raises(Unavailable, match="status 503"):
+            client.list_apps()
+    return len(sandbox.requests_to("GET", APPS))
+
+
+def test_after_its_pause_the_breaker_lets_one_trial_through_and_closes_when_it_works(
+    sandbox, breaker, clock
+):
     client = PulsetrackerClient(
         Secret(sandbox.seed.pulsetracker_paid_token), base_url=sandbox.pulsetracker_url
     )
-    for _ in range(3):
-        protection.failed("Pulsetracker")
+    sent = opened(client, sandbox)
+    clock[0] += 29  # still paused
     with pytest.raises(Unavailable, match="pausing"):
         client.list_apps()
-    cache.delete("breaker:pulsetracker:open")  # the pause has run out
+    assert len(sandbox.requests_to("GET", APPS)) == sent
+    clock[0] += 2  # the pause is over: one trial call goes upstream, and it works
     assert client.list_apps().total == 30
+    assert len(sandbox.requests_to("GET", APPS)) == sent + 1
+    assert client.list_apps().total == 30  # closed: calls flow again
+
+
+def test_a_failed_trial_pauses_calls_again_for_the_whole_pause(sandbox, breaker, clock):
+    client = PulsetrackerClient(
+        Secret(sandbox.seed.pulsetracker_paid_token), base_url=sandbox.pulsetracker_url
+    )
+    opened(client, sandbox)
+    sandbox.fault("GET", APPS, status=503, times=3)  # the trial's GET and its two retries
+    clock[0] += 31
+    with pytest.raises(Unavailable, match="status 503"):
+        client.list_apps()
+    sent = len(sandbox.requests_to("GET", APPS))
+    clock[0] += 29
+    with pytest.raises(Unavailable, match="pausing"):
+        client.list_apps()
+    assert len(sandbox.requests_to("GET", APPS)) == sent  # failed fast again
+
+
+def test_only_one_trial_goes_through_while_it_is_in_flight(sandbox, breaker, clock):
+    for _ in range(3):
+        protection.failed("Pulsetracker")
+    clock[0] += 31
+    assert protection.before_call("Pulsetracker")  # the trial
+    for _ in range(3):  # everyone else, on any instance, still fails fast meanwhile
+        with pytest.raises(Unavailable, match="pausing"):
+            protection.before_call("Pulsetracker")
+    protection.succeeded("Pulsetracker", True)
+    assert protection.before_call("Pulsetracker") is False  # closed, nothing counted
 
 
 def test_successes_reset_the_count_and_upstreams_have_their_own_breakers(sandbox, breaker):
