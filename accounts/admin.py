@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from allauth.mfa import admin as allauth_mfa_admin
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
@@ -74,4 +76,18 @@ class ActivityAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# Second factors: operators see who has which, never the secret behind it (allauth's own admin
+# shows its `data`, where the authenticator app's key and the recovery codes' seed live).
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(allauth_mfa_admin.AuthenticatorAdmin):
+    exclude = ["data"]
+    readonly_fields = ["user", "type", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

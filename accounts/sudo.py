@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 
 from allauth.account.authentication import get_authentication_records
 from allauth.account.internal.flows.login import record_authentication
+from allauth.account.signals import password_reset
+from allauth.account.views._password_reset import INTERNAL_RESET_SESSION_KEY
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
@@ -76,3 +78,11 @@ def _note_log_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: 
         and not get_authentication_records(request, user)
     ):
         record_authentication(request, user, method="login")
+
+
+@receiver(password_reset)
+def _forget_spent_reset_key(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    """allauth keeps a reset link's key in the session while the new password is chosen; once
+    it is set, the key is spent and goes."""
+    if request is not None and hasattr(request, "session"):
+        request.session.pop(INTERNAL_RESET_SESSION_KEY, None)

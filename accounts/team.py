@@ -76,6 +76,24 @@ def pending_invitation(request: HttpRequest) -> Invitation | None:
     return found if found is not None and found.state == "pending" else None
 
 
+def invitation_for_email(email: str) -> Invitation | None:
+    """The newest pending invitation (not accepted, revoked or expired) sent to this address.
+
+    Only for an address someone has proven is theirs (a provider's verified email at single
+    sign-on): holding the address then stands in for holding the link."""
+    return (
+        Invitation.objects.select_related("team")
+        .filter(
+            email__iexact=email.strip(),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def join_by_invitation(request: HttpRequest, invitation: Invitation, user: User) -> bool:
     """Accept the invitation for the person now signed in and make its team the active one;
     says why not (as a message) when the rules refuse. True when they joined."""

@@ -13,11 +13,14 @@ import re
 from pprint import pformat
 from typing import Any
 
-from django.views.debug import SafeExceptionReporterFilter
+from django.utils.safestring import SafeString, mark_safe
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 # Pulsetracker: Sanctum "<id>|<40 chars>". Pulsoid: UUIDs. Any "Bearer <value>". Secrets in
 # form-encoded or JSON bodies (access_token=..., "refresh_token": "...", client_secret, token).
 PATTERNS = [
+    # A password-reset link's key (allauth: /accounts/password/reset/key/<uid>-<key>/).
+    re.compile(r"(/password/reset/key/)[^/\s\"'<>]+"),
     re.compile(r"\b\d+\|[A-Za-z0-9]{36,}"),
     re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
     re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"),
@@ -66,12 +69,39 @@ class _Shown:
         return self.text
 
 
+# Form fields never shown in an error report, whoever's form it is (allauth's second-factor and
+# re-authentication forms do not mark theirs sensitive).
+SENSITIVE_FIELDS = re.compile(r"(?i)code|password|token|secret|key|credential")
+
+
+class RedactingExceptionReporter(ExceptionReporter):
+    """Error reports (the DEBUG 500 page, error mails) redacted as log lines are: paths and
+    headers can carry a secret too (a reset link's key)."""
+
+    def get_traceback_text(self) -> SafeString:
+        # Redaction only removes characters from text Django already escaped: still safe.
+        return mark_safe(redact(super().get_traceback_text()))  # noqa: S308
+
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe(redact(super().get_traceback_html()))  # noqa: S308
+
+
 class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
     """Error reports (500 pages with DEBUG, error emails) with token-shaped values redacted.
 
     Django already hides variables of functions marked `sensitive_variables`; this also covers
     frames of libraries (requests, urllib3) that hold a header dict while they work.
     """
+
+    def get_post_parameters(self, request: Any) -> Any:
+        parameters = super().get_post_parameters(request)
+        if not parameters:
+            return parameters
+        shown = parameters.copy()
+        for name in shown:
+            if SENSITIVE_FIELDS.search(name) and name != "csrfmiddlewaretoken":
+                shown[name] = self.cleansed_substitute
+        return shown
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
         variables = super().get_traceback_frame_variables(request, tb_frame)

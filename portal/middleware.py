@@ -2,6 +2,7 @@
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from csp.middleware import CSPMiddleware, PolicyParts
@@ -74,6 +75,15 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def sign_on_origins() -> list[str]:
+    """The origins of the configured OpenID Connect providers (their issuers: the sign-in page
+    lives there for every common provider)."""
+    provider: dict[str, Any] = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {})
+    apps: list[dict[str, Any]] = provider.get("APPS") or []
+    urls = [str(app.get("settings", {}).get("server_url", "")) for app in apps]
+    return [origin(url) for url in urls if urlsplit(url).scheme in ("http", "https")]
+
+
 class PortalCSPMiddleware(CSPMiddleware):
     """django-csp, with the two directives that depend on where Pulsoid lives read per response.
 
@@ -87,8 +97,10 @@ class PortalCSPMiddleware(CSPMiddleware):
         parts = super().get_policy_parts(request, response, report_only)
         if report_only:
             return parts
+        # Single sign-on: the log-in button goes on to the provider's sign-in page.
+        form_action = ["'self'", origin(settings.PULSOID_OAUTH_URL), *sign_on_origins()]
         dynamic = {
             "frame-src": [origin(settings.PULSOID_WIDGET_VIEWER_URL)],
-            "form-action": ["'self'", origin(settings.PULSOID_OAUTH_URL)],
+            "form-action": form_action,
         }
         return dataclasses.replace(parts, replace={**dynamic, **(parts.replace or {})})

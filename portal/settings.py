@@ -143,6 +143,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.team",
+                # Whether single sign-on is on, and whether it is the only way in.
+                "accounts.adapter.single_sign_on",
             ],
         },
     },
@@ -245,6 +247,7 @@ ACCOUNT_RATE_LIMITS = {
 # Second factors: authenticator apps (TOTP), security keys and passkeys (WebAuthn), and
 # recovery codes.
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_ADAPTER = "accounts.adapter.PortalMFAAdapter"
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Pulse team portal"
 # WebAuthn needs a secure origin; in development the portal runs on http://localhost.
@@ -262,6 +265,69 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Single sign-on with any OpenID Connect provider (allauth's `openid_connect`), on when the
+# issuer, client id and client secret are all set. The provider must accept the redirect URI
+# <portal URL>/accounts/oidc/sso/login/callback/ (README, Single sign-on). The secret lives only
+# in SOCIALACCOUNT_PROVIDERS, where allauth reads it; error reports hide its "secret" key.
+PORTAL_OIDC_ISSUER = os.environ.get("PORTAL_OIDC_ISSUER", "").strip().rstrip("/")
+PORTAL_OIDC_CLIENT_ID = os.environ.get("PORTAL_OIDC_CLIENT_ID", "").strip()
+PORTAL_OIDC_NAME = os.environ.get("PORTAL_OIDC_NAME", "").strip() or "single sign-on"
+# Only the provider lets people in: no password log-in or sign-up, no passkey log-in. Not
+# allauth's SOCIALACCOUNT_ONLY (kept off above): that one refuses to run beside allauth.mfa
+# (a critical system check stops `migrate`), wants ACCOUNT_EMAIL_VERIFICATION "none", and
+# removes the email, password and re-authentication pages the portal's menu and sensitive
+# actions link to. The account adapter enforces it instead (accounts/adapter.py).
+PORTAL_SSO_ONLY = env_bool("PORTAL_SSO_ONLY", default=False)
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.PortalSocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+_oidc_secret = os.environ.get("PORTAL_OIDC_CLIENT_SECRET", "").strip()
+if PORTAL_OIDC_ISSUER and PORTAL_OIDC_CLIENT_ID and _oidc_secret:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": PORTAL_OIDC_NAME,
+                "client_id": PORTAL_OIDC_CLIENT_ID,
+                "secret": _oidc_secret,
+                "settings": {
+                    # Discovery at <issuer>/.well-known/openid-configuration.
+                    "server_url": PORTAL_OIDC_ISSUER,
+                    "scope": ["openid", "email", "profile"],
+                    # PKCE (RFC 7636) on the code exchange; providers without it ignore it.
+                    "oauth_pkce_enabled": True,
+                },
+            }
+        ]
+    }
+elif PORTAL_OIDC_ISSUER or PORTAL_OIDC_CLIENT_ID or _oidc_secret:
+    raise ImproperlyConfigured(
+        "Single sign-on needs all three of PORTAL_OIDC_ISSUER, PORTAL_OIDC_CLIENT_ID and "
+        "PORTAL_OIDC_CLIENT_SECRET; set the missing ones, or none to turn it off."
+    )
+del _oidc_secret
+if PORTAL_SSO_ONLY and not SOCIALACCOUNT_PROVIDERS:
+    raise ImproperlyConfigured(
+        "PORTAL_SSO_ONLY is on but single sign-on is not configured (PORTAL_OIDC_ISSUER, "
+        "PORTAL_OIDC_CLIENT_ID, PORTAL_OIDC_CLIENT_SECRET): nobody could log in."
+    )
+if PORTAL_SSO_ONLY:
+    MFA_PASSKEY_LOGIN_ENABLED = False
+# An address counts as verified only when the provider says so: allauth's openid_connect reads
+# the `email_verified` claim (true, or the string "true"; absent means no) from the userinfo
+# answer, else from the ID token. A verified address that matches a person logs into that
+# person's account and links the provider to it from then on. If that person's own address was
+# never verified here, allauth removes their password and ends their other sessions (someone
+# may have signed up with an address that is not theirs).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+# A first log-in makes the account at once when the provider gave a usable address and sign-up
+# is open to this person (accounts/adapter.py); otherwise allauth asks for an address first.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# The portal does not keep the provider's access or refresh tokens.
+SOCIALACCOUNT_STORE_TOKENS = False
+# (The log-in page's single sign-on button posts to the portal, which redirects to the provider:
+# PortalCSPMiddleware adds the issuer's origin to the pages' CSP form-action.)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -359,6 +425,7 @@ BREAKER_OPEN_SECONDS = int(os.environ.get("BREAKER_OPEN_SECONDS", "15"))
 
 ADMINS = [("Operators", a) for a in env_list("ADMINS_EMAILS")]
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.RedactingExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "portal.logging.RedactingExceptionReporter"
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "portal@localhost")
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -1,14 +1,21 @@
-"""A linked token never shows up again: not in pages, logs, sessions, cache or the database."""
+"""A linked token never shows up again: not in pages, logs, sessions, cache or the database. A
+second factor's secret or a reset key shows only to its owner, at the moment it is issued."""
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 from pathlib import Path
 
 import pytest
+from allauth.account.forms import UserTokenForm
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal import auth as totp_auth
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core import mail
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
@@ -16,6 +23,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from integrations.models import Credential
+from tests.conftest import PASSWORD, fresh_totp_code, totp_code, verify_email, wrong_totp_code
 
 
 @pytest.mark.django_db(transaction=True)
@@ -103,3 +111,232 @@ def test_a_linked_token_is_absent_from_every_response_log_session_cache_and_the_
     for token in tokens.values():
         for where, haystack in haystacks.items():
             assert token.encode() not in haystack, f"token found in {where}"
+
+
+# Second factors and password resets: a secret is shown to its owner at the moment it is issued
+# (the authenticator app's secret while activating it, the recovery codes on their own page, the
+# reset link in its mail) and nowhere else.
+
+SECRET_ON_PAGE = re.compile(r'id="authenticator_secret"\s+value="([A-Z2-7]{32})"')
+RECOVERY_CODE = re.compile(r"\b\d{8}\b")
+RESET_LINK = re.compile(r"https?://testserver(/accounts/password/reset/key/\d+-(\S+)/)")
+NEW_PASSWORD = "A-fresh-pass-7731"
+
+
+@pytest.fixture
+def every_log(caplog):
+    """caplog, also fed by the `django` loggers (they do not propagate to the root), after the
+    portal's own handlers have seen each record."""
+    caplog.set_level(logging.DEBUG)
+    django_logger = logging.getLogger("django")
+    django_logger.addHandler(caplog.handler)
+    yield caplog
+    django_logger.removeHandler(caplog.handler)
+
+
+def log_text(caplog) -> str:
+    return "\n".join(r.getMessage() + str(r.args) + (r.exc_text or "") for r in caplog.records)
+
+
+def sessions_text() -> str:
+    return "".join(str(s.get_decoded()) + s.session_data for s in Session.objects.all())
+
+
+def holds_number(text: str, digits: str) -> bool:
+    """Whether `digits` stand in `text` as a number of their own (a timestamp or a token may hold
+    any eight digits by chance)."""
+    return re.search(rf"(?<!\d){digits}(?!\d)", text) is not None
+
+
+def response_text(response) -> str:
+    return response.content.decode() + str(response.headers) + str(response.cookies)
+
+
+def test_second_factor_secrets_and_reset_keys_are_shown_only_to_their_owner_when_issued(
+    client, alice, every_log, mailoutbox
+):
+    verify_email(alice)
+    elsewhere = []  # every response that is not the moment a secret is shown to its owner
+    elsewhere.append(
+        client.post(reverse("account_login"), {"login": alice.email, "password": PASSWORD})
+    )
+    elsewhere.append(client.post(reverse("account_reauthenticate"), {"password": PASSWORD}))
+
+    # Activating the authenticator app: the secret is on the page (and stays the same when a
+    # wrong code sends the form back, so the app already set up keeps working).
+    activate = reverse("mfa_activate_totp")
+    first = client.get(activate).content.decode()
+    secret = SECRET_ON_PAGE.search(first).group(1)
+    # allauth keeps the secret in the server-side session for the minutes of activation...
+    assert secret in str(dict(client.session))
+    again = client.post(activate, {"code": wrong_totp_code(secret)}).content.decode()
+    assert "Incorrect code." in again
+    assert SECRET_ON_PAGE.search(again).group(1) == secret
+    elsewhere.append(client.post(activate, {"code": fresh_totp_code(secret)}))
+    # ...and drops it once the app is active.
+    assert secret not in str(dict(client.session))
+
+    # The recovery codes: on their page and in their download.
+    codes = RECOVERY_CODE.findall(client.get(reverse("mfa_view_recovery_codes")).content.decode())
+    assert len(codes) == 10
+    download = client.get(reverse("mfa_download_recovery_codes")).content.decode()
+    assert RECOVERY_CODE.findall(download) == codes
+
+    for name in (
+        "mfa_index",
+        "mfa_deactivate_totp",
+        "mfa_generate_recovery_codes",
+        "mfa_reauthenticate",
+        "account_reauthenticate",
+        "account_email",
+        "account_change_password",
+        "usersessions_list",
+        "credentials",
+        "accounts:members",
+        "accounts:activity",
+        "home",
+    ):
+        elsewhere.append(client.get(reverse(name)))
+
+    # Logging in with a recovery code: the 2FA page, a wrong code, the right one.
+    elsewhere.append(client.post(reverse("account_logout")))
+    elsewhere.append(
+        client.post(reverse("account_login"), {"login": alice.email, "password": PASSWORD})
+    )
+    elsewhere.append(client.get(reverse("mfa_authenticate")))
+    elsewhere.append(client.post(reverse("mfa_authenticate"), {"code": "00000000"}))
+    elsewhere.append(client.post(reverse("mfa_authenticate"), {"code": codes[0]}))
+    elsewhere.append(client.get(reverse("mfa_index")))
+    elsewhere.append(client.post(reverse("account_logout")))
+
+    # A password reset: the key is in the mail, then (allauth's design, so it stays out of the
+    # address bar and the Referer header) in the session while the new password is chosen.
+    elsewhere.append(client.post(reverse("account_reset_password"), {"email": alice.email}))
+    [reset_mail] = [m for m in mailoutbox if RESET_LINK.search(m.body)]
+    link, key = RESET_LINK.search(reset_mail.body).groups()
+    opened = client.get(link)
+    elsewhere.append(opened)
+    assert key not in opened["Location"]
+    assert key in str(dict(client.session))
+    elsewhere.append(client.get(opened["Location"]))
+    done = client.post(opened["Location"], {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    elsewhere.append(done)
+    elsewhere.append(client.get(done["Location"]))
+    alice.refresh_from_db()
+    assert alice.check_password(NEW_PASSWORD)
+
+    for number, response in enumerate(elsewhere):
+        assert response.status_code in (200, 302), (number, response.status_code)
+    haystacks = {f"response {n}": response_text(r) for n, r in enumerate(elsewhere)}
+    haystacks["logs"] = log_text(every_log)
+    haystacks["sessions"] = sessions_text()
+    # Any other mail (none today; allauth's notices, if ACCOUNT_EMAIL_NOTIFICATIONS is turned on).
+    other_mails = [m for m in mailoutbox if m is not reset_mail]
+    haystacks["other mails"] = "".join(m.subject + m.body for m in other_mails)
+    for where, haystack in haystacks.items():
+        assert secret not in haystack, f"TOTP secret in {where}"
+        for code in codes:
+            assert not holds_number(haystack, code), f"recovery code in {where}"
+        if where != "sessions":  # see test_a_spent_reset_key_does_not_stay_in_the_session
+            assert key not in haystack, f"reset key in {where}"
+
+
+def with_authenticator_app(client, person) -> tuple[str, list[str]]:
+    """Log in, turn on the authenticator app and read the recovery codes, as the owner does;
+    returns the app's secret and the codes."""
+    verify_email(person)
+    client.post(reverse("account_login"), {"login": person.email, "password": PASSWORD})
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    activate = reverse("mfa_activate_totp")
+    secret = SECRET_ON_PAGE.search(client.get(activate).content.decode()).group(1)
+    client.post(activate, {"code": fresh_totp_code(secret)})
+    codes = RECOVERY_CODE.findall(client.get(reverse("mfa_view_recovery_codes")).content.decode())
+    assert len(codes) == 10
+    return secret, codes
+
+
+def crash_report(client, caplog, path: str, data: dict | None = None) -> str:
+    """Request `path` while allauth is made to crash, and return what Django reports of a 500
+    with DEBUG off: the log records and the error email to the operators (text, as configured)."""
+    mail.outbox.clear()
+    caplog.clear()
+    client.raise_request_exception = False
+    response = client.post(path, data) if data is not None else client.get(path)
+    assert response.status_code == 500
+    [report] = mail.outbox
+    assert "Internal Server Error" in report.subject
+    assert "unavailable" in report.body  # the report does describe the crash
+    return report.subject + report.body + log_text(caplog)
+
+
+def crash(*args, **kwargs):
+    raise RuntimeError("database unavailable")
+
+
+@pytest.fixture
+def operators(settings) -> None:
+    settings.ADMINS = [("Operators", "ops@portal.test")]
+
+
+def test_a_crash_while_activating_an_authenticator_app_leaves_its_secret_out_of_error_emails(
+    client, alice, every_log, operators, monkeypatch
+):
+    verify_email(alice)
+    client.post(reverse("account_login"), {"login": alice.email, "password": PASSWORD})
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    activate = reverse("mfa_activate_totp")
+    secret = SECRET_ON_PAGE.search(client.get(activate).content.decode()).group(1)
+    # The crash comes where the secret is a local variable and in the session.
+    monkeypatch.setattr(totp_auth, "validate_totp_code", crash)
+    report = crash_report(client, every_log, activate, {"code": totp_code(secret)})
+    assert secret not in report
+
+
+def test_a_crash_while_a_recovery_code_is_sent_leaves_it_out_of_error_emails(
+    client, alice, every_log, operators, monkeypatch
+):
+    _, codes = with_authenticator_app(client, alice)
+    client.post(reverse("account_logout"))
+    client.post(reverse("account_login"), {"login": alice.email, "password": PASSWORD})
+    monkeypatch.setattr(RecoveryCodes, "validate_code", crash)
+    report = crash_report(client, every_log, reverse("mfa_authenticate"), {"code": codes[0]})
+    assert not holds_number(report, codes[0])
+
+
+def test_a_crash_on_a_reset_link_leaves_its_key_out_of_error_emails_and_logs(
+    client, alice, every_log, operators, monkeypatch, mailoutbox
+):
+    client.post(reverse("account_reset_password"), {"email": alice.email})
+    link, key = RESET_LINK.search(mailoutbox[0].body).groups()
+    monkeypatch.setattr(UserTokenForm, "clean", crash)
+    assert key not in crash_report(client, every_log, link)
+
+
+def test_a_spent_reset_key_does_not_stay_in_the_session(client, alice, mailoutbox):
+    client.post(reverse("account_reset_password"), {"email": alice.email})
+    link, key = RESET_LINK.search(mailoutbox[0].body).groups()
+    form = client.get(link)["Location"]
+    client.post(form, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    alice.refresh_from_db()
+    assert alice.check_password(NEW_PASSWORD)
+    assert key not in sessions_text()
+
+
+def test_operators_never_see_a_second_factor_secret_in_the_admin_or_the_database(client, alice):
+    secret, _ = with_authenticator_app(client, alice)
+    operator = User.objects.create_superuser("operator@secret.test", "Pw-for-operators-77")
+    client.force_login(operator)
+    admin = response_text(client.get(reverse("admin:mfa_authenticator_changelist"))) + "".join(
+        response_text(client.get(reverse("admin:mfa_authenticator_change", args=[pk])))
+        for pk in Authenticator.objects.values_list("pk", flat=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM mfa_authenticator")
+        stored = repr(cursor.fetchall())
+    # The seed (40 random bytes in hex) is what every recovery code is computed from: whoever
+    # reads it has them all.
+    seed = re.compile(r"(?<![0-9a-f])[0-9a-f]{80}(?![0-9a-f])")
+    assert secret not in admin, "TOTP secret in the admin"
+    assert not seed.search(admin), "recovery-code seed in the admin"
+    assert secret not in stored, "TOTP secret in the clear in the database"
+    assert not seed.search(stored), "recovery-code seed in the clear in the database"

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .faults import TIMEOUT_SECONDS, Fault, FaultBook
+from .oidc import OidcProvider
 from .pulsetracker import PulsetrackerApi
 from .pulsoid import PulsoidApi
 from .pulsoid_oauth import PulsoidOAuth
@@ -26,6 +27,7 @@ PULSETRACKER_PREFIX = "/pulsetracker"
 PULSOID_API_PREFIX = "/pulsoid/api/v1"
 PULSOID_OAUTH_PREFIX = "/pulsoid/oauth2"
 PULSOID_VIEWER_PREFIX = "/pulsoid/widget/view"
+OIDC_PREFIX = "/oidc"
 #: How many pieces a `slow_body` fault cuts the body into, at most.
 SLOW_BODY_PIECES = 50
 #: A connection silent for this long is dropped, so a stalled client cannot pin a thread.
@@ -58,6 +60,8 @@ class Sandbox:
         self.pulsoid = PulsoidApi(self._lock)
         self._pulsoid_oauth = PulsoidOAuth(self.pulsoid)
         self._pulsoid_viewer = PulsoidWidgetViewer(self.pulsoid)
+        #: A local OpenID Connect provider (single sign-on): who it signs in, its grants.
+        self.oidc = OidcProvider(OIDC_PREFIX)
         #: The seeded users, tokens and client (constants, the same every run).
         self.seed: Seed = SEED
         self._url = ""
@@ -112,6 +116,7 @@ class Sandbox:
         with self._lock:
             self.pulsetracker.reset()
             self.pulsoid.reset()
+        self.oidc.reset()
         self.clear_faults()
         with self._log_lock:
             self._requests.clear()
@@ -150,6 +155,11 @@ class Sandbox:
     def pulsoid_viewer_url(self) -> str:
         """Stands in for `https://pulsoid.net/widget/view/` (append a widget id; no auth)."""
         return f"{self.url}{PULSOID_VIEWER_PREFIX}/"
+
+    @property
+    def oidc_issuer(self) -> str:
+        """The OpenID Connect provider's issuer (discovery below `/.well-known/`)."""
+        return f"{self.url}{OIDC_PREFIX}"
 
     def env(self) -> dict[str, str]:
         """The settings that point the portal at this sandbox."""
@@ -250,13 +260,15 @@ class Sandbox:
             return self._pulsoid_oauth.handle(request, path[len(PULSOID_OAUTH_PREFIX) :])
         if _below(path, PULSOID_VIEWER_PREFIX):
             return self._pulsoid_viewer.handle(request, path[len(PULSOID_VIEWER_PREFIX) :])
+        if _below(path, OIDC_PREFIX):
+            return self.oidc.handle(request, path[len(OIDC_PREFIX) :])
         if path == "/" and request.method in ("GET", "HEAD"):
             return html_response(200, self._index_html())
         return json_response(
             404,
             {
                 "message": "Not found: the sandbox serves /pulsetracker/api, "
-                "/pulsoid/api/v1, /pulsoid/oauth2 and /pulsoid/widget/view."
+                "/pulsoid/api/v1, /pulsoid/oauth2, /pulsoid/widget/view and /oidc."
             },
         )
 

@@ -20,6 +20,11 @@ from integrations.models import Credential, Health
 UNDECRYPTABLE_DETAIL = "The token could not be decrypted during key rotation."
 
 
+#: Secrets kept inside a JSON column of another app's model: (app label, model, field, keys).
+#: allauth's second factors, encrypted by accounts.adapter.PortalMFAAdapter.
+ENCRYPTED_JSON = [("mfa", "Authenticator", "data", ("secret", "seed"))]
+
+
 def encrypted_columns() -> list[tuple[type[models.Model], str]]:
     """Every (model, field name) holding ciphertext, across all installed apps."""
     return [
@@ -58,6 +63,24 @@ class Command(BaseCommand):
                         continue
                     model._default_manager.filter(pk=pk).update(**{name: fresh})
                     changed += 1
+            for label, name, field, keys in ENCRYPTED_JSON:
+                model = apps.get_model(label, name)
+                for row in model._default_manager.select_for_update():
+                    data = dict(getattr(row, field) or {})
+                    for key in keys:
+                        value = data.get(key)
+                        if not isinstance(value, str) or not value:
+                            continue
+                        if encrypted_with_newest_key(value):
+                            unchanged += 1
+                            continue
+                        try:
+                            data[key] = rotate(value)
+                        except DecryptionFailed:
+                            failed += 1
+                            continue
+                        model._default_manager.filter(pk=row.pk).update(**{field: data})
+                        changed += 1
         self.stdout.write(
             f"Re-encrypted {changed} secret(s) with the newest key; "
             f"{unchanged} already used it; {failed} could not be decrypted."
