@@ -94,6 +94,12 @@ def invitation_for_email(email: str) -> Invitation | None:
     )
 
 
+def with_article(role: str) -> str:
+    """ "a member", "an owner"."""
+    role = role.lower()
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
+
+
 def join_by_invitation(request: HttpRequest, invitation: Invitation, user: User) -> bool:
     """Accept the invitation for the person now signed in and make its team the active one;
     says why not (as a message) when the rules refuse. True when they joined."""
@@ -107,7 +113,8 @@ def join_by_invitation(request: HttpRequest, invitation: Invitation, user: User)
     request.session.pop(SESSION_INVITATION, None)
     request.session["active_team_id"] = membership.team_id
     messages.success(
-        request, f"Welcome to {membership.team}! You are a {membership.get_role_display().lower()}."
+        request,
+        f"Welcome to {membership.team}! You are {with_article(membership.get_role_display())}.",
     )
     return True
 

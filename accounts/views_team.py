@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import sudo, team
 from accounts.access import Action, team_object_or_404, team_view
 from accounts.models import Invitation, Membership, Role
-from accounts.team import SESSION_INVITATION
+from accounts.team import SESSION_INVITATION, with_article
 from portal.htmx import PortalRequest
 
 
@@ -204,7 +204,7 @@ def invitation(request: PortalRequest, secret: str) -> HttpResponse:
         request.session["active_team_id"] = membership.team_id
         messages.success(
             request,
-            f"Welcome to {membership.team}! You are a {membership.get_role_display().lower()}.",
+            f"Welcome to {membership.team}! You are {with_article(membership.get_role_display())}.",
         )
         return redirect("credentials")
     return render(
