@@ -39,4 +39,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 
 # Threaded workers: a request waiting on an upstream does not hold a whole worker. This is the
 # shape `make bench` measures (there: 2 workers x 4 threads on 2 cores).
+# The background worker runs from the same image: docker run ... pulse-portal python manage.py qcluster
 CMD ["sh", "-c", "exec gunicorn portal.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --worker-class gthread --threads ${GUNICORN_THREADS} --access-logfile -"]

@@ -30,7 +30,10 @@ install: $(STAMP) ## Create .venv and install the portal with its test tools
 migrate: $(STAMP) ## Apply database migrations (SQLite file db.sqlite3 unless DATABASE_URL is set)
 	$(BIN)/python manage.py migrate --noinput
 
-run: migrate ## Set up, migrate and serve the portal on http://127.0.0.1:8000
+run: migrate ## Set up, migrate and serve the portal on http://127.0.0.1:8000, with its background worker
+	@# The background worker (scheduled checks, alerts) runs beside the server and stops with it.
+	$(BIN)/python manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 demo: $(STAMP) ## Serve the portal against the sandbox with a ready demo team (own database)

@@ -85,8 +85,13 @@ def replace(credential: Credential, actor: User, token: Secret) -> CheckResult:
     return result
 
 
-def recheck(credential: Credential, actor: User) -> CheckResult:
-    """Validate the stored token again and record the answer on the credential."""
+def recheck(credential: Credential, actor: User | None, *, background: bool = False) -> CheckResult:
+    """Validate the stored token again and record the answer on the credential.
+
+    A person's "Check now" is logged every time; the portal's own background check (`actor`
+    None) only when the health changes, as "credential health changed".
+    """
+    before = credential.health
     # A failure here needs no report of its own: the check below says what is wrong.
     with contextlib.suppress(UpstreamError, CredentialUnusable):
         upstream(credential.service).prepare(credential, actor)
@@ -95,19 +100,30 @@ def recheck(credential: Credential, actor: User) -> CheckResult:
             result = check_token(credential.service, token)
     except CredentialUnusable as exc:
         result = CheckResult(Health.NEEDS_RELINKING, CredentialUnusable.message)
-        activity.record(
-            credential.team, actor, "credential checked", credential=credential, error=exc
-        )
+        if background:
+            Credential.objects.filter(pk=credential.pk).update(watched_at=timezone.now())
+        if not background or before != Health.NEEDS_RELINKING:
+            action = "credential health changed" if background else "credential checked"
+            activity.record(credential.team, actor, action, credential=credential, error=exc)
         return result
-    result.apply_to(credential, actor)
+    result.apply_to(credential, actor, use=not background)
+    if background:
+        credential.watched_at = timezone.now()
     credential.save()
+    if background and credential.health == before:
+        return result
     activity.record(
         credential.team,
         actor,
-        "credential checked",
+        "credential health changed" if background else "credential checked",
         credential=credential,
         error=None if result.accepted else result.error,
-        detail=result.detail or f"Health: {credential.get_health_display()}",
+        detail=(
+            f"{Health(before).label} → {credential.get_health_display()}"
+            + (f": {result.detail}" if result.detail else "")
+            if background
+            else result.detail or f"Health: {credential.get_health_display()}"
+        ),
     )
     return result
 

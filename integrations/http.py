@@ -181,7 +181,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-@sensitive_variables("bearer", "headers", "json_body", "form")
+@sensitive_variables("bearer", "headers", "json_body", "form", "body")
 def send(
     method: str,
     url: str,
@@ -191,11 +191,15 @@ def send(
     params: Mapping[str, Any] | None = None,
     json_body: Any = None,
     form: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
     timeouts: Timeouts | None = None,
     max_body: int | None = None,
     http: requests.Session | None = None,
 ) -> RawResponse:
     """Make one upstream call (with retries for GETs) and return the answer read in full.
+
+    `body` sends exact bytes (a signed webhook), with `headers` added to the portal's own.
 
     Raises Unavailable (connection refused, timeout, 5xx, or the breaker open), RateLimited
     (429) or BadResponse (redirect, oversized body). Any other status comes back for the caller
@@ -204,7 +208,17 @@ def send(
     counting = protection.before_call(service)
     try:
         response = _send(
-            method, url, service, bearer, params, json_body, form, timeouts, max_body, http
+            method,
+            url,
+            service,
+            bearer,
+            params,
+            json_body,
+            form if body is None else body,
+            dict(headers or {}),
+            timeouts,
+            max_body,
+            http,
         )
     except Unavailable:
         protection.failed(service)
@@ -216,7 +230,7 @@ def send(
     return response
 
 
-@sensitive_variables("bearer", "headers", "json_body", "form")
+@sensitive_variables("bearer", "headers", "extra_headers", "json_body", "form")
 def _send(
     method: str,
     url: str,
@@ -224,7 +238,8 @@ def _send(
     bearer: str | None,
     params: Mapping[str, Any] | None,
     json_body: Any,
-    form: Mapping[str, str] | None,
+    form: Mapping[str, str] | bytes | None,
+    extra_headers: dict[str, str],
     timeouts: Timeouts | None,
     max_body: int | None,
     http: requests.Session | None,
@@ -233,7 +248,7 @@ def _send(
     timeouts = timeouts or Timeouts.from_settings()
     max_body = max_body if max_body is not None else settings.UPSTREAM_MAX_BODY_BYTES
     http = http or session()
-    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    headers = {"Accept": "application/json", **extra_headers, "User-Agent": USER_AGENT}
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
     attempts = 1 + (MAX_RETRIES if method in IDEMPOTENT_METHODS else 0)
@@ -294,7 +309,7 @@ def _attempt(
     headers: dict[str, str],
     params: Mapping[str, Any] | None,
     json_body: Any,
-    form: Mapping[str, str] | None,
+    form: Mapping[str, str] | bytes | None,
     timeouts: Timeouts,
     max_body: int,
     http: requests.Session,

@@ -62,6 +62,11 @@ class Credential(models.Model):
     scopes = models.JSONField(default=list, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     channel = models.CharField(max_length=200, blank=True)  # the upstream account's name
+    # Background watching: when the portal last checked it on its own, since when it has been
+    # unreachable, and the condition last announced to the team's channels ("" = none yet).
+    watched_at = models.DateTimeField(null=True, blank=True)
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+    announced = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["service", "label"]
@@ -99,3 +104,87 @@ class PulsoidGrant(models.Model):
 
     def __str__(self) -> str:
         return f"OAuth grant of {self.credential}"
+
+
+class Watch(models.Model):
+    """How a team's credentials are watched in the background (one row per team, made on use)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="watch")
+    # Each credential is checked upstream this often (spread over the interval, not all at once).
+    check_minutes = models.PositiveSmallIntegerField(default=15)
+    # Remind to rotate tokens that never expire (Pulsetracker's) once they are this old.
+    rotation_days = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Watch of {self.team}"
+
+
+class Condition(models.TextChoices):
+    """What an alert says about a credential: its health, or a warning before trouble."""
+
+    OK = "ok", "back to OK"
+    REJECTED = "rejected", "rejected"
+    EXPIRED = "expired", "expired"
+    MISSING_SCOPE = "missing_scope", "missing a scope"
+    UNREACHABLE = "unreachable", "unreachable"
+    NEEDS_RELINKING = "needs_relinking", "needs re-linking"
+    EXPIRING = "expiring", "expiring soon"
+    ROTATE = "rotate", "due for rotation"
+
+
+class Channel(models.Model):
+    """Where a team's alerts go. URLs of chat webhooks are secrets (anyone holding one can post),
+    so they are stored encrypted like tokens; a generic webhook also has a signing secret."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        SLACK = "slack", "Slack"
+        DISCORD = "discord", "Discord"
+        WEBHOOK = "webhook", "Webhook"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=80)
+    recipients = models.ManyToManyField(User, blank=True, related_name="+")  # email
+    url_ciphertext = crypto.EncryptedText(blank=True)  # Slack, Discord, webhook
+    url_hint = models.CharField(max_length=120, blank=True)  # the host, to recognise it
+    secret_ciphertext = crypto.EncryptedText(blank=True)  # webhook signing secret
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.name}"
+
+
+class Delivery(models.Model):
+    """One alert (or a test) sent, or being sent, to one channel. Never holds a token."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    credential_id = models.BigIntegerField(null=True, blank=True)
+    credential_label = models.CharField(max_length=80, blank=True)
+    condition = models.CharField(max_length=20, choices=Condition.choices, blank=True)
+    test = models.BooleanField(default=False)
+    text = models.CharField(max_length=500)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.text[:40]}"

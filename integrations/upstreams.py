@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -41,14 +41,20 @@ class CheckResult:
         """Whether a token with this result may be saved (a missing scope only warns)."""
         return self.health in (Health.OK, Health.MISSING_SCOPE)
 
-    def apply_to(self, credential: Credential, actor: User | None) -> None:
-        """Write this answer onto the credential (not saved)."""
+    def apply_to(self, credential: Credential, actor: User | None, *, use: bool = True) -> None:
+        """Write this answer onto the credential (not saved); `use` off for the portal's own
+        background checks, which are nobody's use of the token."""
         now = timezone.now()
         credential.health = self.health
         credential.health_detail = self.detail[:300]
         credential.checked_at = now
-        credential.last_used_at = now
-        credential.last_used_by = actor
+        if self.health == Health.UNREACHABLE:
+            credential.unreachable_since = credential.unreachable_since or now
+        else:
+            credential.unreachable_since = None
+        if use:
+            credential.last_used_at = now
+            credential.last_used_by = actor
         if self.accepted:
             credential.scopes = self.scopes
             credential.expires_at = self.expires_at
@@ -76,6 +82,10 @@ def _nothing_to_forget(credential: Credential) -> tuple[str, str]:
     return "", ""
 
 
+def _nothing_to_refresh(credential: Credential, ahead: timedelta) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Upstream:
     """One service the portal talks to."""
@@ -92,5 +102,10 @@ class Upstream:
     #: Run when a credential is unlinked (e.g. revoke the token upstream); returns what the
     #: activity log should say and a warning to show the person, each possibly "".
     forget: Callable[[Credential], tuple[str, str]] = _nothing_to_forget
+    #: Run by the background watch: renew a token that expires within `ahead` (Pulsoid's OAuth
+    #: refresh), so an unused credential stays usable.
+    refresh_ahead: Callable[[Credential, timedelta], None] = _nothing_to_refresh
+    #: Whether the service's tokens ever expire (those that do not get a rotation reminder).
+    tokens_expire: bool = False
     #: What each scope of a token enables in the portal, for the credentials page.
     scope_features: Mapping[str, str] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import sudo
 from accounts.access import Action, team_object_or_404, team_view
 from accounts.crypto import Secret
+from integrations import alerts
 from integrations import credentials as service
 from integrations.forms import LinkCredentialForm, ReplaceTokenForm
 from integrations.models import Credential, Health
@@ -51,6 +52,7 @@ def _credentials_context(
         "form": form,
         "oauth_enabled": pulsoid_oauth() is not None,
         "scope_features": _scope_features(),
+        "conditions": alerts.conditions(request.team),
         **extra,
     }
 
@@ -113,7 +115,11 @@ def credential_check(request: PortalRequest, pk: int) -> HttpResponse:
         context = _credentials_context(request, notice=notice, notice_level="info")
         return render(request, "credentials.html", context)
     # The row itself is the answer: its health, detail and "checked" time are new.
-    context = {"credential": credential, "scope_features": _scope_features()}
+    context = {
+        "credential": credential,
+        "scope_features": _scope_features(),
+        "conditions": alerts.conditions(request.team),
+    }
     return render(request, "credentials.html#credential-row", context)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.access import active_membership, allowed_actions, memberships_of
+from integrations.alerts import needing_attention
 from integrations.registry import UPSTREAMS
 
 
@@ -19,4 +20,6 @@ def team(request: HttpRequest) -> dict[str, Any]:
         "memberships": memberships_of(request),
         "can": allowed_actions(membership),
         "upstreams": UPSTREAMS.values(),
+        # The badge on every page: the team's credentials needing attention.
+        "attention": needing_attention(membership.team) if membership else 0,
     }

@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    # Background jobs (integrations/watch.py): django-q2, see Q_CLUSTER.
+    "django_q",
     "accounts",
     "integrations",
     "integrations.pulsetracker",
@@ -453,3 +455,26 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# Background work: django-q2's cluster (`manage.py qcluster`, started by `make run`; its own
+# process in production) runs the schedules of integrations/watch.py. The queue is the database
+# (the "orm" broker): no Redis needed on the SQLite default, nothing lost on a restart, and with
+# several clusters a due schedule is taken by one of them (its row is locked while it is).
+Q_CLUSTER = {
+    "name": "portal",
+    "orm": "default",
+    "workers": int(os.environ.get("PORTAL_WORKERS", "2")),
+    "timeout": 240,
+    "retry": 300,
+    "max_attempts": 1,
+    "catch_up": False,
+    "save_limit": 500,
+    "poll": 1,
+    "label": "Background jobs",
+}
+# Each credential is checked upstream this often unless its team chose otherwise.
+PORTAL_CHECK_MINUTES = int(os.environ.get("PORTAL_CHECK_MINUTES", "15"))
+# "Unreachable" is announced only after this long, so short outages page nobody.
+PORTAL_UNREACHABLE_GRACE_MINUTES = int(os.environ.get("PORTAL_UNREACHABLE_GRACE_MINUTES", "30"))
+# Activity older than this many days is pruned daily; 0 keeps everything.
+PORTAL_ACTIVITY_RETENTION_DAYS = int(os.environ.get("PORTAL_ACTIVITY_RETENTION_DAYS", "0"))

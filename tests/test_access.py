@@ -69,6 +69,8 @@ ID_NAMES: dict[str, str] = {
     "accounts:member-remove": "membership",
     "accounts:invitation-revoke": "invitation",
     "accounts:session-end": "session",
+    "alert-channel-test": "channel",
+    "alert-channel-remove": "channel",
 }
 OBJECT_IDS = ("pk", "cid")
 
@@ -257,6 +259,14 @@ def acme_object(request: pytest.FixtureRequest, route: Route) -> Any:
         return Membership.objects.get(user=request.getfixturevalue("carol"))
     if kind == "invitation":
         return request.getfixturevalue("acme_invitation")[0]
+    if kind == "channel":  # an alert channel of Acme's (email: sending a test stays local)
+        from integrations.models import Channel
+
+        channel = Channel.objects.create(
+            team=request.getfixturevalue("acme"), kind=Channel.Kind.EMAIL, name="On call"
+        )
+        channel.recipients.add(request.getfixturevalue("alice"))
+        return channel
     if kind == "session":  # a session of carol's, the person the signed-in pages are tried as
         from allauth.usersessions.models import UserSession
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from integrations.models import Service
 from integrations.pulsoid.checks import SCOPE_FEATURES, check
-from integrations.pulsoid.oauth import refresh_if_due, revoke_on_unlink
+from integrations.pulsoid.oauth import refresh_ahead, refresh_if_due, revoke_on_unlink
 from integrations.upstreams import Upstream
 
 UPSTREAM = Upstream(
@@ -15,5 +15,7 @@ UPSTREAM = Upstream(
     nav_url="widgets",
     prepare=refresh_if_due,
     forget=revoke_on_unlink,
+    refresh_ahead=refresh_ahead,
+    tokens_expire=True,
     scope_features=SCOPE_FEATURES,
 )

@@ -159,6 +159,15 @@ def refresh_if_due(credential: Credential, actor: User | None) -> None:
         refresh(credential, actor, used_ciphertext=credential.ciphertext)
 
 
+def refresh_ahead(credential: Credential, ahead: timedelta) -> None:
+    """The background watch: refresh an OAuth token expiring within `ahead`, under the same
+    row lock as any refresh (a request refreshing at the same moment wins or waits)."""
+    if credential.expires_at is None or credential.expires_at - timezone.now() > ahead:
+        return
+    if grant_of(credential) is not None:
+        refresh(credential, None, used_ciphertext=credential.ciphertext)
+
+
 def call_pulsoid(credential: Credential, actor: User, call: Callable[[PulsoidClient], T]) -> T:
     """Run `call` with a client for this Pulsoid credential, keeping an OAuth token fresh.
 
