@@ -14,6 +14,9 @@ ACTIONS = (
     "role changed",
     "sign-in policy changed",
     "member signed out",
+    "API token created",
+    "API token revoked",
+    "API read",
     "invitation sent",
     "invitation revoked",
     "credential linked",
@@ -51,6 +54,7 @@ def record(
     target: str = "",
     error: Exception | None = None,
     detail: str = "",
+    via: str = "",
 ) -> Activity:
     """Append one entry; with `error`, a failed one.
 
@@ -71,4 +75,5 @@ def record(
         error_kind=error_kind,
         upstream_status=getattr(error, "status", None),
         detail=(detail or message)[:500],
+        via=via[:100],
     )

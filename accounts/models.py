@@ -168,6 +168,8 @@ class Activity(models.Model):
     error_kind = models.CharField(max_length=40, blank=True)
     upstream_status = models.PositiveSmallIntegerField(null=True, blank=True)
     detail = models.CharField(max_length=500, blank=True)
+    # How the person acted when not through the pages: "API token <name>".
+    via = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -192,3 +194,33 @@ class Activity(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("Activity entries are append-only.")
+
+
+class AccessToken(models.Model):
+    """A person's token for the portal's API, for one team, with scopes and an expiry.
+
+    Only a hash is stored: the token is shown once, when it is made. What it may do is its
+    scopes as far as its owner's role in the team allows *now* (`accounts.api_tokens`).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=80)
+    scopes = models.JSONField(default=list)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False)  # to recognise it in lists
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views, views_activity, views_team
+from accounts import views, views_activity, views_team, views_tokens
 
 app_name = "accounts"
 
@@ -22,6 +22,9 @@ urlpatterns = [
     path("team/policy/", views_team.team_policy, name="team-policy"),
     path("sessions/<int:pk>/end/", views.session_end, name="session-end"),
     path("invitations/<str:secret>/", views_team.invitation, name="invitation"),
+    path("tokens/", views_tokens.tokens, name="tokens"),
+    path("tokens/new/", views_tokens.token_create, name="token-create"),
+    path("tokens/<int:pk>/revoke/", views_tokens.token_revoke, name="token-revoke"),
     path("activity/", views_activity.activity_list, name="activity"),
     path("activity.csv", views_activity.activity_csv, name="activity-csv"),
 ]

@@ -142,6 +142,7 @@ def activity_csv(request: PortalRequest) -> StreamingHttpResponse:
         "error",
         "status",
         "detail",
+        "via",
     ]
 
     def rows() -> Iterator[str]:
@@ -158,6 +159,7 @@ def activity_csv(request: PortalRequest) -> StreamingHttpResponse:
                     e.error_kind,
                     e.upstream_status or "",
                     _cell(e.detail),
+                    e.via,
                 ]
             )
 

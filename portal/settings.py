@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     # Background jobs (integrations/watch.py): django-q2, see Q_CLUSTER.
     "django_q",
+    # The API's schema and docs page (/api/v1/docs, served from static files).
+    "ninja",
     "accounts",
     "integrations",
     "integrations.pulsetracker",
@@ -478,3 +480,5 @@ PORTAL_CHECK_MINUTES = int(os.environ.get("PORTAL_CHECK_MINUTES", "15"))
 PORTAL_UNREACHABLE_GRACE_MINUTES = int(os.environ.get("PORTAL_UNREACHABLE_GRACE_MINUTES", "30"))
 # Activity older than this many days is pruned daily; 0 keeps everything.
 PORTAL_ACTIVITY_RETENTION_DAYS = int(os.environ.get("PORTAL_ACTIVITY_RETENTION_DAYS", "0"))
+# Requests a minute one API token may make (its upstream calls share each credential's budget).
+PORTAL_API_REQUESTS_PER_MINUTE = int(os.environ.get("PORTAL_API_REQUESTS_PER_MINUTE", "120"))

@@ -4,6 +4,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from integrations.api import api
 from portal import views
 
 # Operators log in to the admin through the portal's log-in (allauth's throttling and second
@@ -18,4 +19,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("integrations.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
 ]

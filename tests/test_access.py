@@ -35,6 +35,9 @@ OPERATORS = "operators"  # the portal's operators: Django staff
 # sign-on): allauth decides who may use each (a visitor, or only the person signed in), and one
 # rule checks them all: never a server error, a visitor is at most sent to log in, no forged POST.
 ALLAUTH = "allauth"
+# The API (/api/v1/): bearer tokens and scopes, not sessions and roles; its own matrix, generated
+# from its routes, is in tests/test_api_matrix.py.
+API = "api"
 
 # Every route that is not a team view, and who may use it.
 NOT_TEAM_ROUTES: dict[str, str] = {
@@ -48,6 +51,10 @@ NOT_TEAM_ROUTES: dict[str, str] = {
     "accounts:team-switch": SIGNED_IN,
     # One's own sessions only: another person's session id answers 404 (test_team_policy.py).
     "accounts:session-end": SIGNED_IN,
+    # One's own API tokens; an owner also revokes any of the active team's (test_api_tokens.py).
+    "accounts:tokens": SIGNED_IN,
+    "accounts:token-create": SIGNED_IN,
+    "accounts:token-revoke": SIGNED_IN,
 }
 
 # Every other route of the Django admin site has one rule: operators only.
@@ -69,6 +76,7 @@ ID_NAMES: dict[str, str] = {
     "accounts:member-remove": "membership",
     "accounts:invitation-revoke": "invitation",
     "accounts:session-end": "session",
+    "accounts:token-revoke": "token",
     "alert-channel-test": "channel",
     "alert-channel-remove": "channel",
 }
@@ -122,6 +130,8 @@ class Route:
             return NOT_TEAM_ROUTES[self.name]
         if self.in_allauth:
             return ALLAUTH
+        if self.namespace == API:
+            return API
         return OPERATORS if self.in_admin else None
 
     @property
@@ -201,12 +211,13 @@ def quiet(logger: str) -> Iterator[None]:
 ROUTES, UNNAMED = all_routes()
 TEAM = [r for r in ROUTES if r.action is not None]
 BY_RULE = {
-    rule: [r for r in ROUTES if r.rule == rule] for rule in (PUBLIC, SIGNED_IN, OPERATORS, ALLAUTH)
+    rule: [r for r in ROUTES if r.rule == rule]
+    for rule in (PUBLIC, SIGNED_IN, OPERATORS, ALLAUTH, API)
 }
 ADMIN = BY_RULE[OPERATORS]
 ACCOUNT_PAGES = BY_RULE[ALLAUTH]
 # The admin's and allauth's views are theirs: one rule each covers them, not their methods.
-METHODS = {r.name: declared_methods(r) for r in ROUTES if r.rule not in (OPERATORS, ALLAUTH)}
+METHODS = {r.name: declared_methods(r) for r in ROUTES if r.rule not in (OPERATORS, ALLAUTH, API)}
 
 
 def cases(routes: list[Route], only: str | None = None) -> list[Any]:
@@ -267,6 +278,11 @@ def acme_object(request: pytest.FixtureRequest, route: Route) -> Any:
         )
         channel.recipients.add(request.getfixturevalue("alice"))
         return channel
+    if kind == "token":  # an API token of carol's, the person the signed-in pages are tried as
+        from accounts import api_tokens
+
+        carol = request.getfixturevalue("carol")
+        return api_tokens.create(carol, request.getfixturevalue("acme"), "t", [], days=1)[0]
     if kind == "session":  # a session of carol's, the person the signed-in pages are tried as
         from allauth.usersessions.models import UserSession
 
