@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -15,6 +17,9 @@ from django.utils import timezone
 
 from accounts import activity
 from accounts.models import Invitation, Membership, Role, Team, User
+from portal.logging import scrub_exact
+
+logger = logging.getLogger(__name__)
 
 
 class TeamRuleBroken(Exception):
@@ -29,10 +34,28 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class Invited(NamedTuple):
+    """A new invitation, its link (shown once), and whether the mail with the link went out."""
+
+    invitation: Invitation
+    link: str
+    mailed: bool
+
+
 def invite(
     team: Team, by: User, email: str, role: str, link_for: Callable[[str], str]
 ) -> tuple[Invitation, str]:
     """Create an invitation and return it with its link (shown once; mailed when configured)."""
+    invited = send_invitation(team, by, email, role, link_for)
+    return invited.invitation, invited.link
+
+
+def send_invitation(
+    team: Team, by: User, email: str, role: str, link_for: Callable[[str], str]
+) -> Invited:
+    """Create an invitation and mail its link. A mail that cannot be sent stops nothing: the
+    link works all the same (the owner can pass it on), the failure is logged and noted in the
+    activity log, and `mailed` says so for the page to tell the owner."""
     secret = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         team=team,
@@ -43,21 +66,39 @@ def invite(
         expires_at=timezone.now() + timedelta(days=settings.PORTAL_INVITATION_DAYS),
     )
     link = link_for(secret)
-    send_mail(
-        subject=f"You are invited to {team.name} on the Pulse team portal",
-        message=(
-            f"{by} invited you to join “{team.name}” as {invitation.get_role_display()}.\n\n"
-            f"Open this link to join (it works once, until {invitation.expires_at:%d %b %Y}):\n"
-            f"{link}\n"
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
-        fail_silently=True,
-    )
-    activity.record(
-        team, by, "invitation sent", target=invitation.email, detail=f"as {invitation.role}"
-    )
-    return invitation, link
+    mailed = _mail_invitation(invitation, by, link, secret)
+    detail = f"as {invitation.role}" + ("" if mailed else "; the mail could not be sent")
+    activity.record(team, by, "invitation sent", target=invitation.email, detail=detail)
+    return Invited(invitation, link, mailed)
+
+
+def _mail_invitation(invitation: Invitation, by: User, link: str, secret: str) -> bool:
+    """Mail the link to the invitee; False (and an error in the log) when the mail backend
+    fails. The log line names the invitation, never its link: the link is the key to the team."""
+    team = invitation.team
+    try:
+        send_mail(
+            subject=f"You are invited to {team.name} on the Pulse team portal",
+            message=(
+                f"{by} invited you to join “{team.name}” as {invitation.get_role_display()}.\n\n"
+                f"Open this link to join (it works once, until {invitation.expires_at:%d %b %Y}):\n"
+                f"{link}\n"
+            ),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except Exception as exc:  # any backend failure: SMTP, a file path, a refused address
+        # A backend's error may quote what it was sending: the link is cut out of the reason.
+        reason = scrub_exact(f"{type(exc).__name__}: {exc}", [link, secret])
+        logger.error(
+            "Invitation %s (team %s, to %s) was not mailed: %s. The owner was shown the link.",
+            invitation.pk,
+            team.pk,
+            invitation.email,
+            reason,
+        )
+        return False
+    return True
 
 
 def find_invitation(secret: str) -> Invitation | None:

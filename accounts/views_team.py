@@ -63,14 +63,16 @@ def invite(request: PortalRequest) -> HttpResponse:
     if Membership.objects.filter(team=request.team, user__email__iexact=email).exists():
         form.add_error("email", f"{email} is already in the team.")
         return render(request, "members.html", _members_context(request, invite_form=form))
-    _, link = team.invite(
+    invited = team.send_invitation(
         request.team,
         request.user,
         email,
         form.cleaned_data["role"],
         lambda secret: request.build_absolute_uri(reverse("accounts:invitation", args=[secret])),
     )
-    context = _members_context(request, new_link=link, new_email=email)
+    context = _members_context(
+        request, new_link=invited.link, new_email=email, new_mailed=invited.mailed
+    )
     return render(request, "members.html", context)
 
 

@@ -164,9 +164,12 @@ def _attempt(delivery: Delivery, now: datetime, *, retry: bool) -> None:
     delivery.attempts += 1
     try:
         _send(delivery)
-    except (UpstreamError, OSError, DecryptionFailed) as exc:
+    except (UpstreamError, OSError, DecryptionFailed, ValueError) as exc:
         message = getattr(exc, "message", "") or str(exc) or type(exc).__name__
         delivery.outcome = redact(f"Attempt {delivery.attempts}: {message}")[:300]
+        logger.warning(
+            "Alert delivery %s to channel %s failed: %s", delivery.pk, delivery.channel_id, message
+        )
         if retry and delivery.attempts < MAX_ATTEMPTS:
             delivery.next_attempt_at = now + timedelta(minutes=2 ** (delivery.attempts - 1))
         else:
@@ -184,8 +187,10 @@ def _send(delivery: Delivery) -> None:
         emails = [u.email for u in channel.recipients.filter(is_active=True)]
         if not emails:
             raise OSError("the channel has no recipients")
+        # A subject is one line (a label may hold a line break; mail refuses those).
+        subject = " ".join(f"[{channel.team}] {delivery.text[:80]}".split())
         send_mail(
-            subject=f"[{channel.team}] {delivery.text[:80]}",
+            subject=subject,
             message=delivery.text,
             from_email=None,
             recipient_list=emails,

@@ -141,7 +141,23 @@ def _rate_limit(bearer: Bearer) -> None:
         )
 
 
-api = NinjaAPI(
+class PortalAPI(NinjaAPI):
+    """The API, whose schema says what it sends: problem details as application/problem+json."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        response["content"] = {
+                            "application/problem+json": content.pop("application/json")
+                        }
+        return schema
+
+
+api = PortalAPI(
     title="Pulse team portal API",
     version="1",
     description=(
@@ -386,7 +402,20 @@ class ActivityOut(Schema):
     detail: str
 
 
-ERRORS = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 422: ProblemOut}
+# What any endpoint may answer besides success (each a problem), and what those that work
+# through a credential may answer when the upstream, or the stored token, fails.
+ERRORS = {
+    400: ProblemOut,
+    401: ProblemOut,
+    402: ProblemOut,
+    403: ProblemOut,
+    404: ProblemOut,
+    409: ProblemOut,
+    422: ProblemOut,
+    429: ProblemOut,
+    502: ProblemOut,
+    503: ProblemOut,
+}
 
 
 def app_out(app: App) -> AppOut:
@@ -481,7 +510,7 @@ def list_devices(request: HttpRequest, cid: int, key: str) -> list[DeviceOut]:
         return [device_out(d) for d in PulsetrackerClient(token).list_devices(app_key=key).items]
 
 
-@api.post("/apps/{cid}", response={201: AppOut, **ERRORS}, tags=["apps"])
+@api.post("/apps/{cid}", response={201: AppOut, 400: ProblemOut, **ERRORS}, tags=["apps"])
 @idempotent
 def create_app(request: HttpRequest, cid: int, data: NameIn) -> Status[AppOut]:
     """Create an app. Send an Idempotency-Key to make retries safe."""
@@ -503,7 +532,7 @@ def create_app(request: HttpRequest, cid: int, data: NameIn) -> Status[AppOut]:
     return Status(201, app_out(app))
 
 
-@api.patch("/apps/{cid}/{key}", response={200: AppOut, **ERRORS}, tags=["apps"])
+@api.patch("/apps/{cid}/{key}", response={200: AppOut, 400: ProblemOut, **ERRORS}, tags=["apps"])
 def rename_app(request: HttpRequest, cid: int, key: str, data: NameIn) -> AppOut:
     bearer = need(request, "apps:write")
     credential = credential_of(bearer, cid, Service.PULSETRACKER)
@@ -537,7 +566,7 @@ def list_widgets(request: HttpRequest, cid: int) -> list[WidgetOut]:
     return [widget_out(w) for w in widgets]
 
 
-@api.post("/widgets/{cid}", response={201: WidgetOut, **ERRORS}, tags=["widgets"])
+@api.post("/widgets/{cid}", response={201: WidgetOut, 400: ProblemOut, **ERRORS}, tags=["widgets"])
 @idempotent
 def create_widget(request: HttpRequest, cid: int, data: WidgetIn) -> Status[WidgetOut]:
     """Create a heart-rate (BPM) widget. Send an Idempotency-Key to make retries safe."""
@@ -569,7 +598,9 @@ def heart_rate(request: HttpRequest, cid: int) -> HeartRateOut:
     return HeartRateOut(bpm=reading.bpm, measured_at=reading.measured_at)
 
 
-@api.put("/widgets/{cid}/{wid}", response={200: WidgetOut, **ERRORS}, tags=["widgets"])
+@api.put(
+    "/widgets/{cid}/{wid}", response={200: WidgetOut, 400: ProblemOut, **ERRORS}, tags=["widgets"]
+)
 def update_widget(request: HttpRequest, cid: int, wid: str, data: ConfigurationIn) -> WidgetOut:
     """Replace a widget's whole configuration."""
     bearer = need(request, "widgets:write")
@@ -651,7 +682,12 @@ def list_activity(
     return [_activity_out(e) for e in entries[: max(1, min(limit, 500))]]
 
 
-@api.get("/activity.csv", tags=["activity"], response={200: str, **ERRORS})
+@api.get(
+    "/activity.csv",
+    tags=["activity"],
+    response={200: None, **ERRORS},
+    openapi_extra={"responses": {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}},
+)
 @read
 def activity_csv(
     request: HttpRequest,

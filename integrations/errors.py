@@ -1,9 +1,13 @@
 """One hierarchy of upstream failures, shared by the Pulsetracker and Pulsoid clients.
 
-Views catch these to show a message a person can act on; none of them ever carries a token.
+Views catch these to show a message a person can act on; none of them ever carries a token: the
+clients build them from an upstream's answer only after scrubbing it (`integrations.http`), and
+`scrub` cleans every text an error carries once more as it leaves the client.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 
 class UpstreamError(Exception):
@@ -20,6 +24,11 @@ class UpstreamError(Exception):
     def __repr__(self) -> str:
         name = type(self).__name__
         return f"{name}({self.message!r}, service={self.service!r}, status={self.status})"
+
+    def scrub(self, clean: Callable[[str], str]) -> None:
+        """Pass every text this error carries (what is shown, logged and stored) through `clean`."""
+        self.message = clean(self.message)
+        self.args = tuple(clean(a) if isinstance(a, str) else a for a in self.args)
 
 
 class TokenRejected(UpstreamError):
@@ -64,6 +73,12 @@ class ValidationFailed(UpstreamError):
     ) -> None:
         self.errors: dict[str, list[str]] = errors or {}
         super().__init__(message, **kwargs)
+
+    def scrub(self, clean: Callable[[str], str]) -> None:
+        super().scrub(clean)
+        self.errors = {
+            clean(field): [clean(m) for m in messages] for field, messages in self.errors.items()
+        }
 
 
 class NotFound(UpstreamError):

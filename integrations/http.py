@@ -9,16 +9,24 @@ backoff; POST and PUT never are, because the upstream may have acted on the firs
 This module knows nothing of either upstream's error bodies: it turns transport failures and the
 statuses every HTTP service shares (redirects, 429, 5xx) into typed errors, and hands any other
 answer back as a `RawResponse` for the client module to read.
+
+An upstream's error message is shown to people and stored in the activity log, and an upstream
+may quote the very token it refuses. So a client reads a refusal only once it is scrubbed
+(`RawResponse.scrubbed`: its own secrets removed by exact value, anything token-shaped redacted)
+and every error leaving a client passes through `scrubbing` once more: no message a client
+raises carries its token.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +41,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from accounts.crypto import Secret
 from integrations import protection
 from integrations.errors import BadResponse, RateLimited, Unavailable, UpstreamError
+from portal.logging import scrub, scrub_exact
 
 logger = logging.getLogger("integrations.http")
 
@@ -100,12 +109,61 @@ class RawResponse:
         except (ValueError, UnicodeDecodeError):
             return None
 
+    def scrubbed(self, clean: Callable[[str], str]) -> RawResponse:
+        """The same answer with every text in its body passed through `clean`: each string of a
+        JSON body (keys too), or the whole of any other body. Read refusals only this way."""
+        data = self.json_or_none()
+        if data is not None:
+            body = json.dumps(_clean_json(data, clean), ensure_ascii=False).encode()
+        else:
+            body = clean(self.body.decode("utf-8", errors="replace")).encode()
+        return dataclasses.replace(self, body=body)
+
+
+def _clean_json(data: Any, clean: Callable[[str], str]) -> Any:
+    if isinstance(data, str):
+        return clean(data)
+    if isinstance(data, list):
+        return [_clean_json(item, clean) for item in data]
+    if isinstance(data, dict):
+        return {clean(str(k)): _clean_json(v, clean) for k, v in data.items()}
+    return data
+
+
+Secrets = Iterable[Secret | str | None]
+
+
+def _held(secrets: Secrets) -> list[Secret]:
+    # Kept wrapped, revealed only while scrubbing: a frame of an error report shows them masked
+    # (and the report, finding them, scrubs their values from everything else it shows).
+    return [s if isinstance(s, Secret) else Secret(s) for s in secrets if s]
+
+
+def scrubber(secrets: Secrets) -> Callable[[str], str]:
+    """Cleans an upstream's words: `secrets` removed wherever they appear (even when they are
+    not token-shaped), then anything token-shaped redacted."""
+    held = _held(secrets)
+    return lambda text: scrub(text, [s.reveal() for s in held])
+
+
+@contextmanager
+def scrubbing(secrets: Secrets) -> Iterator[Callable[[str], str]]:
+    """Yield a `scrubber` for `secrets`; an UpstreamError raised inside leaves with `secrets`
+    removed from its every text (our own words stay as written: only exact values go)."""
+    held = _held(secrets)
+    try:
+        yield scrubber(held)
+    except UpstreamError as exc:
+        exc.scrub(lambda text: scrub_exact(text, [s.reveal() for s in held]))
+        raise
+
 
 class TokenClient:
-    """Base of the upstream clients: one token, one base URL, every call through `_send`.
+    """Base of the upstream clients: one token, one base URL, every call through `_call`.
 
     Subclasses name their `service` and the setting holding their default `base_url`, and turn
-    non-2xx answers into typed errors in their own `_request`.
+    a refusal into a typed error in `error_for`, which is handed the answer already scrubbed of
+    the token: every error message leaving a client is clean.
     """
 
     service: str = ""
@@ -129,24 +187,36 @@ class TokenClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_url!r}, token={self._token!r})"
 
-    def _send(
+    def _call(
         self,
         method: str,
         path: str,
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        allow: Iterable[int] = (),
+        **context: Any,
     ) -> RawResponse:
-        return send(
-            method,
-            self.base_url + path,
-            service=self.service,
-            bearer=self._token.reveal(),
-            params=params,
-            json_body=json_body,
-            timeouts=self.timeouts,
-            http=self._session,
-        )
+        """Send one call; a 2xx answer (or one with a status in `allow`) comes back, any other
+        becomes this upstream's typed error (`error_for`, given `context`), scrubbed."""
+        with scrubbing([self._token]) as clean:
+            response = send(
+                method,
+                self.base_url + path,
+                service=self.service,
+                bearer=self._token.reveal(),
+                params=params,
+                json_body=json_body,
+                timeouts=self.timeouts,
+                http=self._session,
+            )
+            if response.ok or response.status in allow:
+                return response
+            raise self.error_for(response.scrubbed(clean), **context)
+
+    def error_for(self, response: RawResponse, **context: Any) -> UpstreamError:
+        """The typed error for a refusal (the answer already scrubbed of the token)."""
+        raise NotImplementedError
 
 
 _local = threading.local()

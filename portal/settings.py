@@ -197,6 +197,8 @@ LOGOUT_REDIRECT_URL = "account_login"
 PORTAL_SUDO_SECONDS = int(os.environ.get("PORTAL_SUDO_SECONDS", "600"))
 # How long an invitation link works.
 PORTAL_INVITATION_DAYS = int(os.environ.get("PORTAL_INVITATION_DAYS", "7"))
+# Any of Django's mail backends: smtp (the default without DEBUG), console (with DEBUG), file
+# (one file per message in EMAIL_FILE_PATH), locmem or dummy, or a dotted path of one's own.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
@@ -208,6 +210,16 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+# Seconds before an SMTP server that does not answer counts as a failed send (an invitation
+# then says so on the page; an alert is retried) instead of holding the request indefinitely.
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0) or None
+# The file backend's folder (created when missing); that backend cannot send without one.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "").strip()
+if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend" and not EMAIL_FILE_PATH:
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND is the file backend: set EMAIL_FILE_PATH to the folder for its messages."
+    )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
 # Anyone may sign up only when this is on (the default in development); otherwise people come in
 # through an owner's invitation (or an operator makes them).
@@ -445,6 +457,10 @@ LOGGING = {
             "formatter": "plain",
             "filters": ["redact_tokens"],
         },
+        # No `require_debug_false`, unlike Django's default: a staging box run with DEBUG still
+        # tells its operators (nothing is sent while ADMINS_EMAILS is empty, and DEBUG's default
+        # backend only prints). The report is the same in both modes, and scrubbed in both: the
+        # portal's reporter filter stays on under DEBUG (portal/logging.py).
         "mail_admins": {
             "level": "ERROR",
             "class": "django.utils.log.AdminEmailHandler",

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,10 +21,14 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
 from accounts.crypto import Secret
+from accounts.models import Activity, Invitation
+from integrations import alerts, http, upstreams
+from integrations.models import Channel, Delivery
 from integrations.pulsetracker.client import PulsetrackerClient
 from integrations.pulsoid.client import PulsoidClient, PulsoidOAuth
 from portal.logging import RedactTokens, redact
 from tests.conftest import PASSWORD
+from tests.test_token_secrecy import log_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -317,3 +323,199 @@ def test_failing_upstream_calls_log_no_token(sandbox, caplog, fast_timeouts):
     assert "Pulsetracker GET" in text
     assert sandbox.seed.pulsetracker_paid_token not in text
     assert sandbox.seed.pulsoid_full_token not in text
+
+
+# A server error while a token is being linked, with DEBUG on (what `make run` uses) and off.
+# Django's own filter stands down under DEBUG, so `sensitive_post_parameters` and
+# `sensitive_variables` would be ignored by the 500 page; the portal's filter never does, and its
+# reporter scrubs the exact secrets of the failing request and frames from the whole report. The
+# mail to ADMINS is kept with DEBUG on as well (a staging box still tells its operators), and is
+# the same scrubbed report.
+
+PASTED = "pasted_plain_token_4242_for_crash_tests"  # not token-shaped: only its value betrays it
+VALIDATE = "/pulsoid/api/v1/token/validate"
+
+
+def file_the_refusal_crash(*args, **kwargs):
+    """Crashes where the portal files Pulsoid's refusal: inside `except UpstreamError`, so the
+    report also shows the refusal and its frames (the client holding the token, the raw answer
+    quoting it)."""
+    raise RuntimeError(f"the refusal could not be filed: {kwargs.get('error')!r}")
+
+
+def read_the_refusal_crash(self, clean):
+    """Crashes while reading the raw refusal, the upstream's words (and the token) in hand and in
+    the exception's own message."""
+    raise RuntimeError(f"the refusal could not be read: {self.body!r}")
+
+
+@pytest.fixture
+def every_log(caplog):
+    """caplog, also fed by the `django` loggers (they do not propagate to the root), after the
+    portal's own handlers (and their filters) have seen each record."""
+    caplog.set_level(logging.DEBUG)
+    django_logger = logging.getLogger("django")
+    django_logger.addHandler(caplog.handler)
+    yield caplog
+    django_logger.removeHandler(caplog.handler)
+
+
+@pytest.mark.parametrize("debug", [True, False], ids=["DEBUG on", "DEBUG off"])
+@pytest.mark.parametrize(
+    ("where", "crash"),
+    [
+        (upstreams, ("CheckResult", file_the_refusal_crash)),
+        (http.RawResponse, ("scrubbed", read_the_refusal_crash)),
+    ],
+    ids=["filing the refusal", "reading the refusal"],
+)
+def test_a_crash_while_linking_shows_and_mails_no_pasted_token(
+    as_user, alice, sandbox_settings, settings, monkeypatch, every_log, debug, where, crash
+):
+    settings.DEBUG = debug
+    settings.ADMINS = [("Operators", "ops@portal.test")]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    user = sandbox_settings.pulsoid.add_user()
+    sandbox_settings.pulsoid.add_token(user, token=PASTED)
+    # Pulsoid refuses, quoting the token; then the portal crashes on the refusal.
+    refusal = {"error_code": 8001, "error_message": f"token_{PASTED}_is_over_its_limit"}
+    sandbox_settings.fault("GET", VALIDATE, status=400, body=refusal)
+    monkeypatch.setattr(where, *crash)
+    client = as_user(alice)
+    client.raise_request_exception = False
+    mail.outbox.clear()
+    response = client.post(
+        reverse("credential-link"), {"service": "pulsoid", "label": "Crash", "token": PASTED}
+    )
+
+    assert response.status_code == 500
+    page = response.content.decode()
+    [report] = mail.outbox
+    mailed = report.subject + report.body + "".join(str(a[0]) for a in report.alternatives)
+    assert "Internal Server Error: /credentials/link/" in report.subject
+    assert "RuntimeError" in mailed  # the report does describe the crash...
+    assert "the refusal could not be" in mailed
+    if debug:  # ...and so does the DEBUG page, frames and their variables with it
+        assert "the refusal could not be" in page
+        assert "Local vars" in page
+        assert "cleaned_data" in page  # the view's frame, whose variables hold the token
+        assert "********************" in page  # the token field of the POST, hidden
+    else:
+        assert "RuntimeError" not in page
+    # Its halves too: a report that wraps a long value over two lines must not show it in two.
+    pieces = (PASTED, PASTED.replace("_", " "), PASTED[:16], PASTED[-16:])
+    for where_, text in {"page": page, "mail": mailed, "logs": log_text(every_log)}.items():
+        for piece in pieces:
+            assert piece not in text, f"the pasted token ({piece}) is in the {where_}"
+
+
+# Mail: every backend Django offers, chosen from the environment; a mail that cannot be sent is
+# said and logged, never dropped in silence (and its log line holds no invitation link).
+
+
+def sendtestemail(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py sendtestemail` in a fresh process whose environment picks the mail backend."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_")}
+    return subprocess.run(
+        [sys.executable, "manage.py", "sendtestemail", "someone@portal.test"],
+        cwd=ROOT,
+        env={**base, "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_file_mail_backend_writes_each_message_into_email_file_path(tmp_path):
+    folder = tmp_path / "sent"
+    backend = "django.core.mail.backends.filebased.EmailBackend"
+    done = sendtestemail(tmp_path, EMAIL_BACKEND=backend, EMAIL_FILE_PATH=str(folder))
+    assert done.returncode == 0, done.stdout + done.stderr
+    [written] = list(folder.iterdir())
+    assert "To: someone@portal.test" in written.read_text()
+    refused = sendtestemail(tmp_path, EMAIL_BACKEND=backend)  # and no folder: said at start
+    assert refused.returncode != 0
+    assert "set EMAIL_FILE_PATH" in refused.stderr
+
+
+def test_the_console_mail_backend_can_be_chosen_from_the_environment(tmp_path):
+    backend = "django.core.mail.backends.console.EmailBackend"
+    done = sendtestemail(tmp_path, EMAIL_BACKEND=backend)
+    assert done.returncode == 0, done.stderr
+    assert "To: someone@portal.test" in done.stdout
+
+
+@pytest.fixture
+def unreachable_smtp(settings) -> None:
+    """The SMTP backend, pointed at a port nothing listens on: every send fails for real."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_TIMEOUT = 2
+
+
+def test_an_invitation_whose_mail_fails_is_made_said_inline_and_logged_without_its_link(
+    as_user, alice, acme, unreachable_smtp, every_log
+):
+    response = as_user(alice).post(
+        reverse("accounts:invite"), {"email": "newbie@acme.test", "role": "member"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="invitation-not-mailed"' in page
+    assert "the mail to them could not be sent" in page
+    link = re.search(r'data-testid="invitation-url">([^<]+)<', page).group(1)
+    secret = link.rstrip("/").rsplit("/", 1)[1]
+    assert Invitation.objects.filter(team=acme, email="newbie@acme.test").exists()
+    [logged] = [r for r in every_log.records if r.name == "accounts.team"]
+    assert logged.levelno == logging.ERROR
+    assert "was not mailed" in logged.getMessage()
+    assert "ConnectionRefusedError" in logged.getMessage()  # the operator learns why
+    assert secret not in log_text(every_log)
+    entry = Activity.objects.get(team=acme, action="invitation sent")
+    assert "the mail could not be sent" in entry.detail
+    assert secret not in entry.detail
+
+
+def test_an_invitation_whose_mail_went_out_says_so(as_user, alice, mailoutbox):
+    page = (
+        as_user(alice)
+        .post(reverse("accounts:invite"), {"email": "newbie@acme.test", "role": "member"})
+        .content.decode()
+    )
+    assert "created and mailed to them" in page
+    assert 'data-testid="invitation-not-mailed"' not in page
+    assert len(mailoutbox) == 1
+
+
+def test_an_alert_mail_that_cannot_be_sent_is_a_failed_delivery_with_its_reason(
+    acme, alice, unreachable_smtp
+):
+    channel = Channel.objects.create(team=acme, kind=Channel.Kind.EMAIL, name="On call")
+    channel.recipients.set([alice])
+    tried = alerts.send_test(channel)  # a test alert: one attempt, no retry
+    assert tried.state == Delivery.State.FAILED
+    assert "Connection refused" in tried.outcome
+    due = Delivery.objects.create(channel=channel, text="Acme: a credential is rejected.")
+    alerts.deliver_due()  # an alert: retried with backoff, the reason kept
+    due.refresh_from_db()
+    assert due.state == Delivery.State.PENDING
+    assert due.attempts == 1
+    assert "Connection refused" in due.outcome
+    assert due.next_attempt_at > due.created_at + timedelta(seconds=30)
+
+
+def test_an_alert_mail_the_backend_refuses_is_a_failed_delivery_not_a_crash(acme, alice, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    channel = Channel.objects.create(team=acme, kind=Channel.Kind.EMAIL, name="On call")
+    channel.recipients.set([alice])
+    # A label with a line break (the link form's CharField keeps inner ones) reaches the subject.
+    due = Delivery.objects.create(channel=channel, text="Acme: “Night\nshift” is rejected.")
+    alerts.deliver_due()
+    due.refresh_from_db()
+    assert due.attempts == 1
+    assert due.state == Delivery.State.SENT  # the subject is folded onto one line
+    assert "\n" not in mail.outbox[-1].subject

@@ -3,6 +3,7 @@ second factor's secret or a reset key shows only to its owner, at the moment it 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -19,6 +20,7 @@ from django.core import mail
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -85,6 +87,18 @@ def test_a_linked_token_is_absent_from_every_response_log_session_cache_and_the_
             response.content + str(response.headers).encode() + str(response.cookies).encode()
         )
     haystacks["logs"] = "\n".join(r.getMessage() + str(r.args) for r in caplog.records).encode()
+    haystacks.update(stored_everywhere())
+
+    for token in tokens.values():
+        for where, haystack in haystacks.items():
+            assert token.encode() not in haystack, f"token found in {where}"
+
+
+def stored_everywhere() -> dict[str, bytes]:
+    """Everything the portal keeps, as bytes to search: sessions, every table (through the ORM's
+    dump and raw SQL), the raw SQLite file and its write-ahead log, and Redis when it is used.
+    Committed data only reaches the file: use it with `django_db(transaction=True)`."""
+    haystacks: dict[str, bytes] = {}
     haystacks["sessions"] = "".join(
         str(s.get_decoded()) + s.session_data for s in Session.objects.all()
     ).encode()
@@ -107,10 +121,7 @@ def test_a_linked_token_is_absent_from_every_response_log_session_cache_and_the_
     if settings.REDIS_URL:
         client_ = cache._cache.get_client()
         haystacks["redis"] = b"".join(client_.dump(k) or b"" for k in client_.keys("*"))
-
-    for token in tokens.values():
-        for where, haystack in haystacks.items():
-            assert token.encode() not in haystack, f"token found in {where}"
+    return haystacks
 
 
 # Second factors and password resets: a secret is shown to its owner at the moment it is issued
@@ -340,3 +351,144 @@ def test_operators_never_see_a_second_factor_secret_in_the_admin_or_the_database
     assert not seed.search(admin), "recovery-code seed in the admin"
     assert secret not in stored, "TOTP secret in the clear in the database"
     assert not seed.search(stored), "recovery-code seed in the clear in the database"
+
+
+# The portal's own API tokens: shown once, on the answer that makes one, and kept only as a hash.
+# The upstream tokens behind the team's credentials never leave the portal through the API.
+
+API_TOKEN = re.compile(r"ptp_[A-Za-z0-9]{36}")
+
+
+def answer_text(response) -> str:
+    """`response_text`, for streamed answers (the CSV exports) too."""
+    if getattr(response, "streaming", False):
+        body = b"".join(response.streaming_content).decode()
+        return body + str(response.headers) + str(response.cookies)
+    return response_text(response)
+
+
+def in_process_cache() -> bytes:
+    """What this process's cache holds (the tests' default, in memory; Redis, when configured,
+    is searched by `stored_everywhere`)."""
+    return repr(list(getattr(cache, "_cache", {}).items())).encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_token_is_shown_once_then_in_no_page_log_session_activity_entry_or_column(
+    request, client, alice, pulsetracker_credential, pulsoid_credential, every_log
+):
+    from accounts.models import AccessToken, Activity
+    from tests.test_api_matrix import ALL_SCOPES, ENDPOINTS, bearer, send
+
+    client.force_login(alice)
+    shown = client.post(
+        reverse("accounts:token-create"),
+        {"name": "Deploy script", "scopes": ALL_SCOPES, "days": 30},
+    )
+    [value] = set(API_TOKEN.findall(shown.content.decode()))
+    assert "no-store" in shown["Cache-Control"]  # the one page that shows it is never kept
+
+    after = []  # every answer after the one that showed it
+    api = bearer(value)
+    for endpoint in ENDPOINTS:  # the token at work: reads, writes, each in the activity log
+        after.append(send(api, request, endpoint))
+    after.append(api.get("/api/v1/apps/999999"))  # refusals: no such credential, bad input
+    after.append(api.post(f"/api/v1/apps/{pulsetracker_credential.pk}", {}, "application/json"))
+    for name in ("accounts:tokens", "accounts:activity", "accounts:activity-csv", "credentials"):
+        after.append(client.get(reverse(name)))
+    after.append(client.get(reverse("home")))
+    token = AccessToken.objects.get(user=alice)
+    after.append(client.post(reverse("accounts:token-revoke", args=[token.pk])))
+    after.append(api.get("/api/v1/credentials"))  # revoked: 401
+    assert after[-1].status_code == 401
+    assert all(r.status_code < 500 for r in after), [r.status_code for r in after]
+    assert Activity.objects.filter(via="API token Deploy script").count() >= len(ENDPOINTS)
+
+    haystacks = {f"answer {n}": answer_text(r).encode() for n, r in enumerate(after)}
+    haystacks["logs"] = log_text(every_log).encode()
+    haystacks["activity entries"] = repr(list(Activity.objects.values())).encode()
+    haystacks["cache"] = in_process_cache()
+    haystacks.update(stored_everywhere())
+    secret_part = value[len(token.prefix) :]  # what the lists do not show of it
+    for where, haystack in haystacks.items():
+        assert value.encode() not in haystack, f"API token in {where}"
+        assert secret_part.encode() not in haystack, f"API token (after its prefix) in {where}"
+    assert token.token_hash == hashlib.sha256(value.encode()).hexdigest()  # only its hash
+
+
+def upstream_secrets(sandbox) -> list[str]:
+    """The tokens behind Acme's credentials, and a Pulsetracker token's part after its id."""
+    paid = sandbox.seed.pulsetracker_paid_token
+    return [paid, paid.split("|", 1)[1], sandbox.seed.pulsoid_full_token]
+
+
+def test_no_api_answer_carries_an_upstream_token_even_when_the_upstream_quotes_it(
+    request, settings, acme, alice, carol, mallory, other_team, sandbox_settings, every_log
+):
+    from tests.test_api_matrix import ALL_SCOPES, ENDPOINTS, bearer, send, token_for
+
+    # Every call reaches the upstream: the portal's pacing of Pulsoid calls is not tested here.
+    settings.PULSOID_REQUESTS_PER_SECOND = 10_000
+    secrets = upstream_secrets(sandbox_settings)
+    owner = bearer(token_for(alice, acme))
+    callers = {
+        "owner": owner,
+        "viewer": bearer(token_for(carol, acme)),
+        "owner without the endpoint's scope": None,
+        "another team": bearer(token_for(mallory, other_team)),
+        "no token": Client(),
+    }
+    answers = []
+    for endpoint in ENDPOINTS:
+        for who, caller in callers.items():
+            if caller is None:  # every scope but one, in turn
+                for scope in ALL_SCOPES:
+                    rest = [s for s in ALL_SCOPES if s != scope]
+                    answers.append(
+                        (
+                            endpoint.id,
+                            who,
+                            send(bearer(token_for(alice, acme, rest)), request, endpoint),
+                        )
+                    )
+                continue
+            answers.append((endpoint.id, who, send(caller, request, endpoint)))
+    # An upstream that quotes the token it was sent in its refusal, in every field a client reads.
+    paid, pulsoid = sandbox_settings.seed.pulsetracker_paid_token, secrets[-1]
+    quotes = {"apps": f"{paid} (that is {paid.split('|', 1)[1]})", "widgets": pulsoid}
+    upstreams = {"apps": "/pulsetracker/api/", "widgets": "/pulsoid/api/v1/"}
+    for endpoint in ENDPOINTS:
+        if "cid" not in endpoint.params:
+            continue
+        segment = endpoint.path.strip("/").split("/")[0]
+        quoted = quotes[segment]
+        for status in (400, 403, 422, 500):
+            sandbox_settings.fault(
+                "*",
+                upstreams[segment],
+                status=status,
+                body={
+                    "message": f"Token {quoted} may not do that",
+                    "error_message": f"token {quoted} refused",
+                    "errors": {"name": [f"{quoted} is not allowed here"]},
+                },
+                times=3,  # a read is retried after a 5xx
+            )
+            refused = send(owner, request, endpoint)
+            sandbox_settings.clear_faults()
+            # The upstream's refusal did come back (scrubbed), not an answer in its place.
+            assert refused.json()["upstream_status"] == status, refused.content
+            answers.append((endpoint.id, f"upstream {status}", refused))
+    # Last, the activity log those refusals went to, as the API shows it.
+    for endpoint in ENDPOINTS:
+        if endpoint.path.startswith("/activity"):
+            answers.append((endpoint.id, "after the refusals", send(owner, request, endpoint)))
+
+    assert {r.status_code for _, _, r in answers} >= {200, 201, 401, 403, 404}
+    for endpoint_id, who, response in answers:
+        text = answer_text(response)
+        for secret in secrets:
+            assert secret not in text, f"upstream token in {endpoint_id} answered to {who}"
+    logs = log_text(every_log)
+    for secret in secrets:
+        assert secret not in logs, "upstream token in the logs"

@@ -171,14 +171,17 @@ class PulsetrackerClient(http.TokenClient):
         params: dict[str, Any] | None = None,
         json_body: Any = None,
     ) -> http.RawResponse:
-        response = self._send(method, path, params=params, json_body=json_body)
-        if response.ok:
-            return response
-        raise _error(response)
+        return self._call(method, path, params=params, json_body=json_body)
+
+    def error_for(self, response: http.RawResponse, **context: Any) -> UpstreamError:
+        return _error(response)
 
 
 def _error(response: http.RawResponse) -> UpstreamError:
-    """Map a non-2xx answer (other than the shared 3xx/429/5xx) to a typed error."""
+    """Map a non-2xx answer (other than the shared 3xx/429/5xx) to a typed error.
+
+    `response` is already scrubbed of the token (`TokenClient._call`): its `message` and field
+    errors are the upstream's own words, shown to people and kept in the activity log."""
     body = response.json_or_none()
     message = body.get("message") if isinstance(body, dict) else None
     message = message if isinstance(message, str) and message.strip() else None

@@ -201,10 +201,12 @@ class PulsoidClient(http.TokenClient):
         json_body: Any = None,
         allow: Iterable[int] = (),
     ) -> http.RawResponse:
-        response = self._send(method, path, params=params, json_body=json_body)
-        if response.ok or response.status in allow:
-            return response
-        raise _api_error(response, scope)
+        return self._call(
+            method, path, params=params, json_body=json_body, allow=allow, scope=scope
+        )
+
+    def error_for(self, response: http.RawResponse, **context: Any) -> UpstreamError:
+        return _api_error(response, context.get("scope"))
 
 
 class PulsoidOAuth:
@@ -261,30 +263,35 @@ class PulsoidOAuth:
 
     def revoke(self, token: Secret) -> None:
         """Ask Pulsoid to forget a token."""
-        response = http.send(
-            "POST",
-            self.revoke_url,
-            service=OAUTH_SERVICE,
-            form={"token": token.reveal()},
-            timeouts=self.timeouts,
-            http=self._session,
-        )
-        if not response.ok:
-            raise _oauth_error(response)
+        with http.scrubbing([token, self._client_secret]) as clean:
+            response = http.send(
+                "POST",
+                self.revoke_url,
+                service=OAUTH_SERVICE,
+                form={"token": token.reveal()},
+                timeouts=self.timeouts,
+                http=self._session,
+            )
+            if not response.ok:
+                raise _oauth_error(response.scrubbed(clean))
 
-    @sensitive_variables("form")
+    @sensitive_variables("form", "secrets")
     def _token_call(self, form: dict[str, str]) -> OAuthTokens:
+        """One call to the token endpoint. A refusal is read only once scrubbed of everything
+        secret the call sent: the client secret, and the code or refresh token."""
         form = {**form, "client_id": self.client_id, "client_secret": self._client_secret.reveal()}
-        response = http.send(
-            "POST",
-            f"{self.oauth_url}/token",
-            service=OAUTH_SERVICE,
-            form=form,
-            timeouts=self.timeouts,
-            http=self._session,
-        )
-        if not response.ok:
-            raise _oauth_error(response)
+        secrets = [self._client_secret, form.get("code"), form.get("refresh_token")]
+        with http.scrubbing(secrets) as clean:
+            response = http.send(
+                "POST",
+                f"{self.oauth_url}/token",
+                service=OAUTH_SERVICE,
+                form=form,
+                timeouts=self.timeouts,
+                http=self._session,
+            )
+            if not response.ok:
+                raise _oauth_error(response.scrubbed(clean))
         r = Reader(response.json(), service=OAUTH_SERVICE, what="a token answer")
         refresh = r.opt_str("refresh_token")
         expires_in = r.opt_int("expires_in")
