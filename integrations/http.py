@@ -23,6 +23,7 @@ import dataclasses
 import email.utils
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,6 +43,7 @@ from accounts.crypto import Secret
 from integrations import protection
 from integrations.errors import BadResponse, RateLimited, Unavailable, UpstreamError
 from portal.logging import scrub, scrub_exact
+from portal.metrics import observe_upstream
 
 logger = logging.getLogger("integrations.http")
 
@@ -487,6 +489,29 @@ def _raise_for_shared_statuses(response: RawResponse) -> None:
 def _log(method: str, url: str, service: str, outcome: str, started: float) -> None:
     # The path only: no query string, no headers. Tokens travel in headers and never in URLs, and
     # keeping the log to the path means a future query parameter cannot leak into it either.
-    path = urlsplit(url).path
+    path = _template(urlsplit(url).path)
     elapsed = (time.monotonic() - started) * 1000
-    logger.info("%s %s %s -> %s in %.0f ms", service, method, path, outcome, elapsed)
+    observe_upstream(service, outcome, elapsed / 1000)
+    logger.info(
+        "%s %s %s -> %s in %.0f ms",
+        service,
+        method,
+        path,
+        outcome,
+        elapsed,
+        extra={
+            "service": service,
+            "method": method,
+            "path": path,
+            "outcome": outcome,
+            "latency_ms": round(elapsed, 1),
+        },
+    )
+
+
+# Path segments that name one thing (ids, keys, uuids) become {id}: one series per endpoint.
+_ONE_THING = re.compile(r"^(?:\d+|[0-9a-fA-F-]{16,}|[A-Za-z0-9_-]{20,})$")
+
+
+def _template(path: str) -> str:
+    return "/".join("{id}" if _ONE_THING.match(part) else part for part in path.split("/"))

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self) -> None:
+        from portal.observability import start_sentry
+
+        start_sentry()

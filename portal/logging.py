@@ -19,11 +19,13 @@ still be matched to its credential.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import html
 import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from pprint import pformat
 from types import TracebackType
@@ -229,6 +231,14 @@ def failure_secrets(request: Any, exc: BaseException | None) -> set[str]:
     return found
 
 
+# A record's own attributes; anything else on it came with `extra=`.
+_STANDARD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "request_id",
+}
+
+
 class RedactTokens(logging.Filter):
     """Rewrite a record's message (arguments merged in) and traceback text, redacted; a record
     about a request or an exception also loses the secrets they hold, by exact value."""
@@ -242,6 +252,10 @@ class RedactTokens(logging.Filter):
         secrets = failure_secrets(getattr(record, "request", None), exc)
         record.msg = scrub(message, secrets)
         record.args = None
+        # Structured fields (`extra=`) are redacted like the message.
+        for name, value in list(vars(record).items()):
+            if name not in _STANDARD_FIELDS and isinstance(value, str):
+                setattr(record, name, scrub(value, secrets))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -328,3 +342,38 @@ class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
         variables = super().get_traceback_frame_variables(request, tb_frame)
         secrets = self.secrets | request_secrets(request) | frame_secrets(tb_frame)
         return [(name, _shown(value, secrets)) for name, value in variables]
+
+
+# The current request's id (portal.observability.RequestIdMiddleware sets it), for every log line.
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+class RequestIdFilter(logging.Filter):
+    """Put the current request's id on every record (empty outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, and every structured
+    field the record was given (already redacted by RedactTokens)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", ""),
+        }
+        for name, value in vars(record).items():
+            if name not in _STANDARD_FIELDS and name not in entry and not name.startswith("_"):
+                entry[name] = value if isinstance(value, int | float | bool) else str(value)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+JSONFormatter.converter = time.gmtime

@@ -116,6 +116,7 @@ if DEBUG and find_spec("integrations.sandbox") is not None:
     INSTALLED_APPS.append("integrations.sandbox")
 
 MIDDLEWARE = [
+    "portal.observability.RequestIdMiddleware",
     "portal.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -445,17 +446,34 @@ DEFAULT_EXCEPTION_REPORTER = "portal.logging.RedactingExceptionReporter"
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "portal@localhost")
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+# "json" (one object a line: time, level, logger, message, request_id, fields) or "plain".
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is json or plain, not {LOG_FORMAT!r}.")
+# Error reports to Sentry (tokens redacted before they leave): the project's DSN.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "").strip()
+SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production").strip()
+# /metrics answers these networks, or a request with "Authorization: Bearer <this token>".
+PORTAL_METRICS_ALLOW = env_list("PORTAL_METRICS_ALLOW", "127.0.0.1/32,::1/128")
+PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN", "").strip()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # Every record passes the redaction filter on its way out, whatever logged it.
-    "filters": {"redact_tokens": {"()": "portal.logging.RedactTokens"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Every record passes the redaction filter on its way out, whatever logged it, and carries
+    # the id of the request that caused it.
+    "filters": {
+        "redact_tokens": {"()": "portal.logging.RedactTokens"},
+        "request_id": {"()": "portal.logging.RequestIdFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "portal.logging.JSONFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_tokens"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact_tokens"],
         },
         # No `require_debug_false`, unlike Django's default: a staging box run with DEBUG still
         # tells its operators (nothing is sent while ADMINS_EMAILS is empty, and DEBUG's default

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from integrations.api import api
-from portal import views
+from portal import observability, views
 
 # Operators log in to the admin through the portal's log-in (allauth's throttling and second
 # factor) instead of the admin's own form.
@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("metrics", observability.metrics, name="metrics"),
 ]
