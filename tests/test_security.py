@@ -433,7 +433,16 @@ def test_the_file_mail_backend_writes_each_message_into_email_file_path(tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
     [written] = list(folder.iterdir())
     assert "To: someone@portal.test" in written.read_text()
-    refused = sendtestemail(tmp_path, EMAIL_BACKEND=backend)  # and no folder: said at start
+    # And no folder: the portal refuses to start, saying why (its settings load first everywhere).
+    base = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_")}
+    refused = subprocess.run(
+        [sys.executable, "-c", "import portal.settings"],
+        cwd=ROOT,
+        env={**base, "DEBUG": "1", "EMAIL_BACKEND": backend},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode != 0
     assert "set EMAIL_FILE_PATH" in refused.stderr
 
