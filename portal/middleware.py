@@ -11,23 +11,28 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 
-from portal.views import healthz
+from portal.views import healthz, readyz
 
 
 class HealthCheckMiddleware:
-    """Answer `/healthz` before host validation.
+    """Answer `/healthz` (liveness) and `/readyz` (readiness) before anything else runs.
 
     Load balancers and Docker's HEALTHCHECK call the portal by its IP address, which is rarely in
-    ALLOWED_HOSTS; the check only reveals whether the database answers, so it is safe to serve to
-    any Host header.
+    ALLOWED_HOSTS, and over plain HTTP from inside the network, which SECURE_SSL_REDIRECT would
+    turn away. The checks reveal only whether the process, the database, the cache and the
+    migrations are in order, so they are safe to serve to any Host header; and answered here they
+    cost no session, user or CSRF work.
     """
+
+    CHECKS = {"/healthz": healthz, "/readyz": readyz}
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
-            return healthz(request)
+        check = self.CHECKS.get(request.path)
+        if check is not None and request.method in ("GET", "HEAD"):
+            return check(request)
         return self.get_response(request)
 
 

@@ -59,6 +59,10 @@ elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     raise ImproperlyConfigured(
         "SECRET_KEY is too weak: use at least 50 characters with at least 5 distinct ones."
     )
+# Earlier signing keys, still accepted while a new SECRET_KEY takes over (comma-separated):
+# sessions, password-reset and e-mail links signed with them keep working, and anything new is
+# signed with SECRET_KEY. Remove them once what they signed has expired (README, Deploying).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ENCRYPTION_KEYS = env_list("PORTAL_ENCRYPTION_KEYS")
 if not ENCRYPTION_KEYS:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("status/", views.status, name="status"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("integrations.urls")),

@@ -44,6 +44,7 @@ NOT_TEAM_ROUTES: dict[str, str] = {
     "home": PUBLIC,
     "status": PUBLIC,
     "healthz": PUBLIC,
+    "readyz": PUBLIC,
     # For the operator's scraper: it answers only their networks or bearer token, anyone else a
     # 404 (tests/test_operations.py); the test client comes from loopback, which is allowed.
     "metrics": PUBLIC,

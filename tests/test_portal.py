@@ -1,4 +1,4 @@
-"""The portal's own pages: home, status panel, health check, settings guards."""
+"""The portal's own pages: home, status panel, settings guards (health checks: test_health.py)."""
 
 from __future__ import annotations
 
@@ -8,35 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.mark.django_db
-def test_healthz_answers_200_when_the_database_answers(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
-
-
-@pytest.mark.django_db
-def test_healthz_answers_any_host_so_load_balancers_can_call_it_by_ip(client):
-    assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 200
-    assert client.get("/", HTTP_HOST="10.1.2.3:8000").status_code == 400
-
-
-@pytest.mark.django_db
-def test_healthz_answers_503_when_the_database_does_not(client, monkeypatch):
-    def broken(*args, **kwargs):
-        from django.db import OperationalError
-
-        raise OperationalError("database is down")
-
-    monkeypatch.setattr(connection, "cursor", broken)
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["database"] == "unreachable"
 
 
 @pytest.mark.django_db
