@@ -6,6 +6,7 @@ refresh token in `PulsoidGrant`), so a third upstream adds a service and, at mos
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from django.db import models
@@ -188,3 +189,38 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}: {self.text[:40]}"
+
+
+class Submission(models.Model):
+    """A create form sent through a credential, by the id its form carried: the double-submit
+    guard. The unique constraint decides which of two copies sent at once goes ahead, whichever
+    worker or instance each reaches; the daily prune removes old rows."""
+
+    #: Longer ids (never the portal's own forms, which send 32 hex digits) are stored hashed.
+    ID_LENGTH = 64
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="+")
+    submission_id = models.CharField(max_length=ID_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "submission_id"], name="unique_submission_per_credential"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Submission {self.submission_id} through {self.credential_id}"
+
+    @classmethod
+    def first(cls, credential: Credential, submission_id: str) -> bool:
+        """True the first time this form submission reaches the portal, false for any copy; a
+        form without an id is never held back."""
+        if not submission_id:
+            return True
+        if len(submission_id) > cls.ID_LENGTH:
+            submission_id = hashlib.sha256(submission_id.encode()).hexdigest()
+        # An insert that loses to a concurrent one gets the unique violation, then finds the row.
+        _, created = cls.objects.get_or_create(credential=credential, submission_id=submission_id)
+        return created

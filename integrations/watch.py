@@ -5,8 +5,8 @@ schedules in `SCHEDULES`, and callable directly (tests, an operator's shell).
   interval, spread by credential so they are not all checked at once), refresh OAuth tokens
   before they expire, then tell the team's channels about every change of condition.
 - `deliver`, every minute: send the alerts that are due, retrying failures with backoff.
-- `prune`, daily: expired sessions, sessions no longer tracked, and activity older than the
-  operator's retention.
+- `prune`, daily: expired sessions, sessions no longer tracked, activity older than the
+  operator's retention, old double-submit guards and expired cache entries.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Activity, Team
 from integrations import alerts, credentials
+from integrations.cache import PortalDatabaseCache
 from integrations.errors import UpstreamError
-from integrations.models import Credential, Watch
+from integrations.models import Credential, Submission, Watch
 from integrations.registry import upstream
 from integrations.tokens import CredentialUnusable
 
@@ -84,9 +86,14 @@ def deliver(now: datetime | None = None) -> dict[str, int]:
     return {"attempted": alerts.deliver_due(now)}
 
 
+#: How long a create form's submission id is remembered (the double-submit guard's rows).
+KEEP_SUBMISSIONS = timedelta(days=1)
+
+
 def prune(now: datetime | None = None) -> dict[str, int]:
-    """Remove what grows forever: expired sessions (and the session list's rows for them), and
-    activity past PORTAL_ACTIVITY_RETENTION_DAYS (0, the default, keeps everything)."""
+    """Remove what grows forever: expired sessions (and the session list's rows for them),
+    activity past PORTAL_ACTIVITY_RETENTION_DAYS (0, the default, keeps everything), the
+    double-submit guard's rows older than a day, and expired entries of the database cache."""
     from allauth.usersessions.models import UserSession
 
     now = now or timezone.now()
@@ -98,4 +105,13 @@ def prune(now: datetime | None = None) -> dict[str, int]:
         cutoff = now - timedelta(days=settings.PORTAL_ACTIVITY_RETENTION_DAYS)
         # The operator's retention: a bulk delete (entries themselves refuse `delete()`).
         activity, _ = Activity.objects.filter(created_at__lt=cutoff).delete()
-    return {"sessions": sessions, "tracked_sessions": tracked, "activity": activity}
+    submissions, _ = Submission.objects.filter(created_at__lt=now - KEEP_SUBMISSIONS).delete()
+    store = caches["default"]
+    cache_entries = store.delete_expired() if isinstance(store, PortalDatabaseCache) else 0
+    return {
+        "sessions": sessions,
+        "tracked_sessions": tracked,
+        "activity": activity,
+        "submissions": submissions,
+        "cache_entries": cache_entries,
+    }

@@ -180,7 +180,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
-    CACHES = {
+    CACHES: dict[str, dict[str, object]] = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
@@ -191,7 +191,21 @@ if REDIS_URL:
     # instance, and kept when Redis restarts.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Without Redis the cache is a table in the portal's own database (integrations' migrations
+    # make it), shared by every worker and instance: the upstream cache's invalidation, log-in
+    # throttling, the circuit breakers and the Pulsoid budgets hold for the whole deployment, not
+    # per process. The backend is Django's database cache with an `incr` that keeps the entry's
+    # expiry (integrations/cache.py). Sessions are in the database already.
+    CACHES = {
+        "default": {
+            "BACKEND": "integrations.cache.PortalDatabaseCache",
+            "LOCATION": "portal_cache",
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "portal"),
+            # Django's 300 would start evicting live entries (throttling counts among them) on a
+            # busy day; past this many, expired entries are removed first, then a third.
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "account_login"

@@ -191,25 +191,50 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+#: A test using any of these has the database (pytest-django's fixtures, and Playwright's
+#: live server, which is transactional).
+DATABASE_FIXTURES = {
+    "_django_db_helper",
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def uses_database(request) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        DATABASE_FIXTURES & set(request.fixturenames)
+    )
+
+
 @pytest.fixture(autouse=True)
-def isolated_cache(settings):
+def isolated_cache(request, settings):
     """Each test gets its own cache namespace (and its own in-memory store).
 
     Database rows are rolled back between tests and their ids reused, and Redis is shared by
-    every test process, so without this a cached page of one test could answer another.
+    every test process, so without this a cached page of one test could answer another. The
+    database cache (the default without REDIS_URL) keeps its table, LOCATION, and is set apart by
+    KEY_PREFIX alone; a test that did not ask for the database gets it all the same, in a
+    transaction rolled back at its end like any other, since that is where its cache lives.
     """
     namespace = f"test-{uuid.uuid4().hex}"
     caches = copy.deepcopy(settings.CACHES)
+    backend = caches["default"]["BACKEND"]
     caches["default"]["KEY_PREFIX"] = namespace
-    if caches["default"]["BACKEND"].endswith("LocMemCache"):
+    if backend.endswith("LocMemCache"):
         caches["default"]["LOCATION"] = namespace
     settings.CACHES = caches
-    yield
-    if caches["default"]["BACKEND"].endswith("RedisCache"):
-        # Some keys (a credential's cache generation) never expire: remove this test's own.
-        from django.core.cache import cache
+    if backend.endswith("DatabaseCache") and not uses_database(request):
+        request.getfixturevalue("db")
+    from django.core.cache import caches as handler
 
-        client = cache._cache.get_client(write=True)
+    store = handler["default"]  # this test's, even if the test configures another
+    yield
+    if backend.endswith("RedisCache"):
+        # Some keys (a credential's cache generation) never expire: remove this test's own.
+        client = store._cache.get_client(write=True)
         keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
         if keys:
             client.delete(*keys)

@@ -20,7 +20,7 @@ from accounts import activity
 from accounts.access import Action, team_object_or_404, team_view
 from integrations import cache
 from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
-from integrations.models import Credential, Service
+from integrations.models import Credential, Service, Submission
 from integrations.pulsetracker.charts import monthly_chart
 from integrations.pulsetracker.client import App, Device, Page, PulsetrackerClient
 from integrations.pulsetracker.forms import AppNameForm
@@ -121,7 +121,7 @@ def app_create(request: PortalRequest, cid: int) -> HttpResponse:
     if not form.is_valid():
         return _create_answer(request, credential, form)
     name = form.cleaned_data["name"]
-    if not cache.first_submission(credential.pk, form.cleaned_data["submission"]):
+    if not Submission.first(credential, form.cleaned_data["submission"]):
         notice = "That app was already created (sent twice)."
         return _create_answer(request, credential, _fresh_form(), notice=notice)
     try:
