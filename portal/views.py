@@ -37,7 +37,7 @@ def status(request: PortalRequest) -> HttpResponse:
     context = {
         "database_ok": database_ok(),
         "database_vendor": connection.vendor,
-        "cache_backend": "Redis" if settings.REDIS_URL else "the database (shared by every process)",
+        "cache_backend": "Redis" if settings.REDIS_URL else "the database (shared)",
         "upstreams": [
             ("Pulsetracker API", settings.PULSETRACKER_API_URL),
             ("Pulsoid API", settings.PULSOID_API_URL),
