@@ -24,7 +24,7 @@ def cache_is_shared(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     """
     if settings.DEBUG:
         return []
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    backend = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
     try:
         kind = import_string(backend)
     except ImportError:

@@ -25,7 +25,6 @@ import json
 import logging
 import re
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from pprint import pformat
 from types import TracebackType
@@ -356,24 +355,6 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JSONFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, and every structured
-    field the record was given (already redacted by RedactTokens)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", ""),
-        }
-        for name, value in vars(record).items():
-            if name not in _STANDARD_FIELDS and name not in entry and not name.startswith("_"):
-                entry[name] = value if isinstance(value, int | float | bool) else str(value)
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False)
-
-
-JSONFormatter.converter = time.gmtime
+def redact_event(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: every text of a log event redacted (fields, message, traceback)."""
+    return {key: redact(value) if isinstance(value, str) else value for key, value in event.items()}

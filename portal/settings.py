@@ -10,6 +10,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
+import structlog
 from cryptography.fernet import Fernet
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
@@ -464,6 +465,15 @@ DEFAULT_EXCEPTION_REPORTER = "portal.logging.RedactingExceptionReporter"
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "portal@localhost")
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+
+
+def _redact_event(logger: object, method: str, event: dict) -> dict:
+    """Every text of a JSON log line redacted (portal.logging, loaded once logging starts)."""
+    from portal.logging import redact_event
+
+    return redact_event(logger, method, event)
+
+
 # "json" (one object a line: time, level, logger, message, request_id, fields) or "plain".
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
 if LOG_FORMAT not in ("json", "plain"):
@@ -485,7 +495,19 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {"()": "portal.logging.JSONFormatter"},
+        # structlog's formatter over the standard logging records: one JSON object a line.
+        "json": {
+            "()": "structlog.stdlib.ProcessorFormatter",
+            "processor": structlog.processors.JSONRenderer(),
+            "foreign_pre_chain": [
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(),
+                structlog.processors.format_exc_info,
+                _redact_event,
+            ],
+        },
     },
     "handlers": {
         "console": {

@@ -15,9 +15,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
-from portal.logging import JSONFormatter, RedactTokens, RequestIdFilter
+from portal.logging import RedactTokens, RequestIdFilter
 
 TOKEN = "2|sandboxPaidPlanUserToken0000000000000000"
+
+
+def json_formatter() -> logging.Formatter:
+    """The production formatter, built from the portal's own LOGGING setting."""
+    from django.conf import settings
+
+    options = dict(settings.LOGGING["formatters"]["json"])
+    factory = options.pop("()")
+    if isinstance(factory, str):
+        module, _, name = factory.rpartition(".")
+        factory = getattr(__import__(module, fromlist=[name]), name)
+    return factory(**options)
 
 
 @pytest.fixture
@@ -27,7 +39,7 @@ def json_log():
     handler = logging.StreamHandler(out)
     handler.addFilter(RequestIdFilter())
     handler.addFilter(RedactTokens())
-    handler.setFormatter(JSONFormatter())
+    handler.setFormatter(json_formatter())
     root = logging.getLogger()
     root.addHandler(handler)
     level = root.level
