@@ -76,8 +76,33 @@ class ChannelForm(forms.Form):
         return cleaned
 
 
+def background_jobs() -> list[dict[str, Any]]:
+    """The portal's background jobs: when each last ran, how it ended, when it runs next."""
+    from django_q.models import Schedule, Task
+
+    from integrations.watch import SCHEDULES
+
+    names = [name for name, _, _ in SCHEDULES]
+    schedules = {s.name: s for s in Schedule.objects.filter(name__in=names)}
+    last = {t.id: t for t in Task.objects.filter(id__in=[s.task for s in schedules.values()])}
+    jobs = []
+    for name in names:
+        found = schedules.get(name)
+        task = last.get(found.task) if found is not None and found.task else None
+        jobs.append(
+            {
+                "name": name,
+                "last_run": task.stopped if task else None,
+                "succeeded": task.success if task else None,
+                "next_run": found.next_run if found else None,
+            }
+        )
+    return jobs
+
+
 def _context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
     return {
+        "jobs": background_jobs(),
         "watch_form": extra.pop("watch_form", None)
         or WatchForm(instance=alerts.watch_of(request.team)),
         "channel_form": extra.pop("channel_form", None) or ChannelForm(team=request.team),

@@ -304,3 +304,28 @@ def test_members_cannot_manage_alerts(as_user, bob):
     from django.urls import reverse
 
     assert as_user(bob).get(reverse("alerts")).status_code == 403
+
+
+def test_admins_see_each_background_job_with_its_last_run_outcome_and_next_run(as_user, ada):
+    from django.urls import reverse
+    from django_q.models import Schedule, Task
+
+    client = as_user(ada)
+    rows = client.get(reverse("alerts")).content.decode().split('data-testid="job-row"')[1:]
+    assert len(rows) == 3
+    assert "Watch credentials" in rows[0]
+    assert "not yet" in rows[0]
+    watch_schedule = Schedule.objects.get(name="Watch credentials")
+    now = timezone.now()
+    Task.objects.create(
+        id="task-1",
+        name="watch-run",
+        func="integrations.watch.watch",
+        started=now,
+        stopped=now,
+        success=False,
+    )
+    Schedule.objects.filter(pk=watch_schedule.pk).update(task="task-1")
+    row = client.get(reverse("alerts")).content.decode().split('data-testid="job-row"')[1]
+    assert "failed" in row
+    assert "not yet" not in row
