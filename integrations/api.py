@@ -43,7 +43,7 @@ from integrations.errors import (
     ValidationFailed,
 )
 from integrations.models import Credential, Service
-from integrations.pulsetracker.client import App, Device, PulsetrackerClient
+from integrations.pulsetracker.client import NAME_MAX_LENGTH, App, Device, PulsetrackerClient
 from integrations.pulsoid.client import Widget
 from integrations.pulsoid.oauth import call_pulsoid
 from integrations.tokens import CredentialUnusable, using
@@ -471,6 +471,16 @@ def list_credentials(request: HttpRequest) -> list[CredentialOut]:
 # Pulsetracker apps
 
 
+def _app_name(data: NameIn) -> str:
+    """An app's name as the pages accept it: 1 to 255 characters, not only spaces."""
+    name = data.name.strip()
+    if not name or len(name) > NAME_MAX_LENGTH:
+        raise Problem(
+            422, "validation", "The request is not valid", errors={"name": ["1 to 255 characters"]}
+        )
+    return name
+
+
 @api.get("/apps/{cid}", response={200: AppPageOut, **ERRORS}, tags=["apps"])
 @read
 def list_apps(request: HttpRequest, cid: int, page: int = 1) -> AppPageOut:
@@ -516,11 +526,7 @@ def create_app(request: HttpRequest, cid: int, data: NameIn) -> Status[AppOut]:
     """Create an app. Send an Idempotency-Key to make retries safe."""
     bearer = need(request, "apps:write")
     credential = credential_of(bearer, cid, Service.PULSETRACKER)
-    name = data.name.strip()
-    if not name or len(name) > 255:
-        raise Problem(
-            422, "validation", "The request is not valid", errors={"name": ["1 to 255 characters"]}
-        )
+    name = _app_name(data)
     try:
         with using(credential, bearer.token.user) as token:
             app = PulsetrackerClient(token).create_app(name)
@@ -536,11 +542,7 @@ def create_app(request: HttpRequest, cid: int, data: NameIn) -> Status[AppOut]:
 def rename_app(request: HttpRequest, cid: int, key: str, data: NameIn) -> AppOut:
     bearer = need(request, "apps:write")
     credential = credential_of(bearer, cid, Service.PULSETRACKER)
-    name = data.name.strip()
-    if not name or len(name) > 255:
-        raise Problem(
-            422, "validation", "The request is not valid", errors={"name": ["1 to 255 characters"]}
-        )
+    name = _app_name(data)
     try:
         with using(credential, bearer.token.user) as token:
             client = PulsetrackerClient(token)
@@ -636,6 +638,11 @@ def _entries(request: HttpRequest, params: dict[str, Any]) -> Any:
     return form.apply(entries) if form.is_bound else entries
 
 
+def _filters(**given: Any) -> dict[str, Any]:
+    """The activity page's filters that were given, as its form takes them."""
+    return {name: value for name, value in given.items() if value}
+
+
 def _activity_out(entry: Activity) -> ActivityOut:
     return ActivityOut(
         id=entry.pk,
@@ -665,17 +672,7 @@ def list_activity(
     limit: int = 50,
 ) -> list[ActivityOut]:
     """Newest first, with the activity page's filters; page with `before` (an entry's id)."""
-    params = {
-        k: v
-        for k, v in {
-            "person": person,
-            "credential": credential,
-            "action": action,
-            "since": since,
-            "until": until,
-        }.items()
-        if v
-    }
+    params = _filters(person=person, credential=credential, action=action, since=since, until=until)
     entries = _entries(request, params)
     if before:
         entries = entries.filter(id__lt=before)
@@ -700,17 +697,7 @@ def activity_csv(
     """Every entry the filters select, as CSV (spreadsheet formulas neutralised)."""
     from accounts.views_activity import _cell
 
-    params = {
-        k: v
-        for k, v in {
-            "person": person,
-            "credential": credential,
-            "action": action,
-            "since": since,
-            "until": until,
-        }.items()
-        if v
-    }
+    params = _filters(person=person, credential=credential, action=action, since=since, until=until)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["when", "who", "via", "action", "credential", "target", "outcome", "error"])
