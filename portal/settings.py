@@ -404,6 +404,8 @@ UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 3.05)
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 10.0)
 # Repeat views of the same upstream list within this many seconds are served from the cache.
 UPSTREAM_CACHE_SECONDS = int(os.environ.get("UPSTREAM_CACHE_SECONDS", "30"))
+# How many upstream calls one screen makes at once (integrations/fanout.py).
+UPSTREAM_CONCURRENCY = int(os.environ.get("UPSTREAM_CONCURRENCY", "8"))
 UPSTREAM_MAX_BODY_BYTES = int(os.environ.get("UPSTREAM_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
 # Security. Production (DEBUG off) is strict by default; each knob can be set from the
