@@ -27,14 +27,15 @@ class InviteForm(forms.Form):
 
 
 def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
-    memberships = Membership.objects.filter(team=request.team).select_related("user")
     factors = team.second_factors(request.team)
-    people = list(memberships.order_by("joined_at"))
+    people = list(
+        Membership.objects.filter(team=request.team).select_related("user").order_by("joined_at")
+    )
     for membership in people:
         membership.factors = factors.get(membership.user_id, [])  # type: ignore[attr-defined]
     return {
-        "memberships": people,
-        "team_memberships": memberships,
+        # Not `memberships`: every page's context has that name for the person's own teams.
+        "people": people,
         "invitations": Invitation.objects.filter(
             team=request.team, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
         ),

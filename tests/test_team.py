@@ -260,6 +260,15 @@ def test_members_page_lists_people_with_roles_and_last_activity(as_user, alice, 
     assert "never" in rows["carol@acme.test"]
 
 
+def test_the_team_switcher_on_the_members_page_shows_the_persons_own_role(
+    as_user, alice, bob, carol, acme
+):
+    page = as_user(alice).get(reverse("accounts:members")).content.decode()
+    switcher = page.split('data-testid="active-team"')[1].split("</select>")[0]
+    options = re.findall(r"<option[^>]*>([^<]+)</option>", switcher)
+    assert options == ["Acme Fleet (Owner)"]
+
+
 # Sudo mode
 
 
