@@ -80,6 +80,11 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def tile_origin(url: str) -> str:
+    """The map tile server's origin for img-src; a `{s}` subdomain template becomes `*`."""
+    return origin(url.replace("{s}", "*"))
+
+
 def sign_on_origins() -> list[str]:
     """The origins of the configured OpenID Connect providers (their issuers: the sign-in page
     lives there for every common provider)."""
@@ -90,10 +95,11 @@ def sign_on_origins() -> list[str]:
 
 
 class PortalCSPMiddleware(CSPMiddleware):
-    """django-csp, with the two directives that depend on where Pulsoid lives read per response.
+    """django-csp, with the directives that depend on where upstreams live read per response.
 
-    The widget preview frames Pulsoid's viewer, and "Connect with Pulsoid" is redirected to its
-    consent page; both origins come from settings, which may point at the sandbox.
+    The widget preview frames Pulsoid's viewer, "Connect with Pulsoid" is redirected to its
+    consent page, and device maps load tiles from the configured tile server; these origins come
+    from settings, which may point at the sandbox.
     """
 
     def get_policy_parts(
@@ -105,6 +111,7 @@ class PortalCSPMiddleware(CSPMiddleware):
         # Single sign-on: the log-in button goes on to the provider's sign-in page.
         form_action = ["'self'", origin(settings.PULSOID_OAUTH_URL), *sign_on_origins()]
         dynamic = {
+            "img-src": ["'self'", "data:", tile_origin(settings.PULSETRACKER_MAP_TILES_URL)],
             "frame-src": [origin(settings.PULSOID_WIDGET_VIEWER_URL)],
             "form-action": form_action,
         }

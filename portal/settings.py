@@ -387,6 +387,25 @@ STORAGES = {
 # Upstream APIs. The defaults are the real services; the sandbox (`manage.py sandbox`) prints the
 # values that point the portal at itself instead.
 PULSETRACKER_API_URL = os.environ.get("PULSETRACKER_API_URL", "https://www.pulsestracker.com/api")
+# Maps of devices: the tile server (any {z}/{x}/{y} URL; its origin joins the CSP's img-src) and
+# the attribution it requires (HTML). Markers and tracks draw even when tiles cannot load.
+PULSETRACKER_MAP_TILES_URL = os.environ.get(
+    "PULSETRACKER_MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+PULSETRACKER_MAP_ATTRIBUTION = os.environ.get(
+    "PULSETRACKER_MAP_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
+# How often an open app page asks the portal for its devices' positions (0: never).
+PULSETRACKER_MAP_POLL_SECONDS = int(os.environ.get("PULSETRACKER_MAP_POLL_SECONDS", "10"))
+# A device not heard from for longer than this is marked "stale".
+PULSETRACKER_STALE_MINUTES = int(os.environ.get("PULSETRACKER_STALE_MINUTES", "15"))
+# Where devices send their positions (shown in an app's "Connect a device" panel).
+PULSETRACKER_UDP_HOST = os.environ.get("PULSETRACKER_UDP_HOST", "udp-tracking.pulsestracker.com")
+PULSETRACKER_UDP_PORT = int(os.environ.get("PULSETRACKER_UDP_PORT", "9506"))
+PULSETRACKER_WEBSOCKET_URL = os.environ.get(
+    "PULSETRACKER_WEBSOCKET_URL", "wss://ws-tracking.pulsestracker.com"
+)
 PULSOID_API_URL = os.environ.get("PULSOID_API_URL", "https://dev.pulsoid.net/api/v1")
 PULSOID_OAUTH_URL = os.environ.get("PULSOID_OAUTH_URL", "https://pulsoid.net/oauth2")
 PULSOID_REVOKE_URL = os.environ.get("PULSOID_REVOKE_URL", "https://dev.pulsoid.net/oauth2/revoke")
