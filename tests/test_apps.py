@@ -11,6 +11,8 @@ from accounts.crypto import Secret
 from accounts.models import Activity
 from integrations import credentials
 from integrations.models import Credential, Health
+from integrations.pulsetracker import listing
+from integrations.pulsetracker.listing import all_apps
 
 APPS_API = "/pulsetracker/api/apps"
 NASTY = '<script>alert("x")</script>{{ request }}{% now "Y" %}'
@@ -167,6 +169,32 @@ def test_an_unreadable_answer_is_shown_as_unavailable_not_a_crash(
     response = as_user(bob).get(list_url(pulsetracker_credential))
     assert response.status_code == 200
     assert "instead of JSON" in response.content.decode()
+
+
+# Every app of the account
+
+
+def test_all_apps_reads_every_page_once_and_caches_the_whole_list(
+    bob, pulsetracker_credential, sandbox_settings
+):
+    before = upstream_gets(sandbox_settings)
+    found = all_apps(pulsetracker_credential, bob)
+    assert [app.name for app in found.apps] == [f"Fleet {n:02d}" for n in range(30, 0, -1)]
+    assert (found.total, found.complete) == (30, True)
+    pages = [r.query.get("page") for r in sandbox_settings.requests_to("GET", APPS_API)]
+    assert sorted(pages[-3:]) == ["1", "2", "3"]
+    assert upstream_gets(sandbox_settings) == before + 3
+    assert all_apps(pulsetracker_credential, bob) == found
+    assert upstream_gets(sandbox_settings) == before + 3
+
+
+def test_all_apps_stops_at_its_page_limit_and_knows_the_list_is_partial(
+    bob, pulsetracker_credential, sandbox_settings, monkeypatch
+):
+    monkeypatch.setattr(listing, "MAX_PAGES", 2)
+    found = all_apps(pulsetracker_credential, bob)
+    assert len(found.apps) == 24
+    assert (found.total, found.complete) == (30, False)
 
 
 # Create
