@@ -1,13 +1,46 @@
-"""Short-lived caching of upstream reads, per credential, with invalidation on change.
+"""Caching of upstream reads, per credential, with invalidation on change.
 
 Keys carry a per-credential version number; a create, rename, replace or unlink bumps it, so
-everything cached for that credential is stale at once without finding and deleting each key.
+everything cached for that credential is gone at once without finding and deleting each key.
 Values are the clients' dataclasses, which never hold a token. Only upstream data is cached here:
 pages are always rendered afresh, so what they show of the portal itself is never stale.
 
-The cache is Redis when REDIS_URL is set, else a table in the portal's database
-(`PortalDatabaseCache` below): either way one cache for every worker and instance, so an
-invalidation in one process is seen by all.
+Two ways to read:
+
+`cached(credential_id, name, load) -> T`
+    The value, fetched with `load()` at most once per UPSTREAM_CACHE_SECONDS. Older entries are
+    fetched again before answering (the API and anything that must not show old data).
+
+`read(credential_id, name, load, *, fresh=False) -> Read[T]` (stale-while-revalidate)
+    For screens. Within UPSTREAM_CACHE_SECONDS of its fetch the stored value is simply fresh.
+    After that, and for up to UPSTREAM_STALE_SECONDS (a day), it is answered at once with
+    `stale=True` and no upstream call: the screen paints it, labelled with its age, and asks for
+    itself again with `?fresh=1` (templates/includes/freshness.html does both). `fresh=True`
+    (that second request) always calls `load()` and stores the answer; if the upstream is down,
+    slow to the point of timing out or rate limiting (`Unavailable`, `RateLimited`,
+    `BadResponse`), the stored value comes back instead, still stale, with `refresh_failed`
+    holding the reason, so a page never trades what it showed for an error. Any other error
+    (rejected token, not found, ...) is raised, as is every error when nothing is stored.
+
+    A view using it:
+
+        found = cache.read(cred.pk, f"apps:{page}", load, fresh=bool(request.GET.get("fresh")))
+        context.update(page=found.value, freshness=found)
+        # in the template, inside the region htmx swaps (id="apps-table"):
+        {% include "includes/freshness.html" with freshness=freshness target="apps-table" %}
+
+    The include renders nothing for a fresh value; for a stale one, "as of 3 minutes ago" and
+    an `hx-get` of the same URL plus `fresh=1` (`hx-trigger="load"`, swapping `#<target>`'s
+    outerHTML), so the view must answer that htmx request with the region (render_screen).
+
+`invalidate(credential_id)`
+    After every create, rename, replace or unlink: both kinds of read then fetch afresh, so a
+    person never sees their own change undone by a stale copy.
+
+Both kinds of read share their entries (a value fetched by one is seen by the other). The cache
+is Redis when REDIS_URL is set, else a table in the portal's database (`PortalDatabaseCache`
+below): either way one cache for every worker and instance, so an invalidation in one process is
+seen by all.
 """
 
 from __future__ import annotations
@@ -15,8 +48,11 @@ from __future__ import annotations
 import base64
 import pickle
 import secrets
+import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -25,7 +61,12 @@ from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from integrations.errors import BadResponse, RateLimited, Unavailable
+
 T = TypeVar("T")
+
+# Failures of a refresh that leave the stored value standing: the upstream is away, not saying no.
+PASSING_FAILURES = (Unavailable, RateLimited, BadResponse)
 
 
 class PortalDatabaseCache(DatabaseCache):
@@ -107,17 +148,78 @@ def _fresh_version() -> int:
     return secrets.randbits(62)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """What is stored: the value and when it came from upstream (seconds since the epoch)."""
+
+    value: Any
+    fetched: float
+
+
+@dataclass(frozen=True)
+class Read(Generic[T]):
+    """A value as `read` found it: `stale` when older than UPSTREAM_CACHE_SECONDS (the screen
+    shows its age and asks for a fresh one), `refresh_failed` when a fresh one was asked for
+    and the upstream could not give it (the message to show beside the old value)."""
+
+    value: T
+    fetched: float
+    stale: bool = False
+    refresh_failed: str = ""
+
+    @property
+    def fetched_at(self) -> datetime:
+        return datetime.fromtimestamp(self.fetched, tz=UTC)
+
+    @property
+    def age_seconds(self) -> float:
+        return max(0.0, time.time() - self.fetched)
+
+
+def _key(credential_id: int, name: str) -> str:
+    return f"upstream:{credential_id}:{version(credential_id)}:{name}"
+
+
+def _stored(key: str) -> _Entry | None:
+    found = cache.get(key)
+    return found if isinstance(found, _Entry) else None
+
+
+def _fetch(key: str, load: Callable[[], T]) -> Read[T]:
+    value = load()
+    entry = _Entry(value, time.time())
+    cache.set(key, entry, timeout=max(settings.UPSTREAM_STALE_SECONDS, 1))
+    return Read(value, entry.fetched)
+
+
 def cached(credential_id: int, name: str, load: Callable[[], T]) -> T:
     """`load()` once per UPSTREAM_CACHE_SECONDS for this credential; errors are not cached."""
     ttl = settings.UPSTREAM_CACHE_SECONDS
     if ttl <= 0:
         return load()
-    key = f"upstream:{credential_id}:{version(credential_id)}:{name}"
-    found = cache.get(key)
-    if found is None:
-        found = load()
-        cache.set(key, found, timeout=ttl)
-    return found
+    key = _key(credential_id, name)
+    entry = _stored(key)
+    if entry is not None and time.time() - entry.fetched < ttl:
+        return entry.value
+    return _fetch(key, load).value
+
+
+def read(credential_id: int, name: str, load: Callable[[], T], *, fresh: bool = False) -> Read[T]:
+    """Stale-while-revalidate (see the module's docstring): the stored value, fresh or stale,
+    without an upstream call when there is one; `fresh=True` fetches it again."""
+    if settings.UPSTREAM_CACHE_SECONDS <= 0:
+        return Read(load(), time.time())
+    key = _key(credential_id, name)
+    entry = _stored(key)
+    if entry is None:
+        return _fetch(key, load)
+    if fresh:
+        try:
+            return _fetch(key, load)
+        except PASSING_FAILURES as exc:
+            return Read(entry.value, entry.fetched, stale=True, refresh_failed=exc.message)
+    stale = time.time() - entry.fetched >= settings.UPSTREAM_CACHE_SECONDS
+    return Read(entry.value, entry.fetched, stale=stale)
 
 
 def invalidate(credential_id: int) -> None:

@@ -423,6 +423,9 @@ UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 3.05)
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 10.0)
 # Repeat views of the same upstream list within this many seconds are served from the cache.
 UPSTREAM_CACHE_SECONDS = int(os.environ.get("UPSTREAM_CACHE_SECONDS", "30"))
+# After that, screens still paint what was last fetched at once, labelled with its age, and
+# refresh themselves in place, for this long (integrations/cache.py `read`).
+UPSTREAM_STALE_SECONDS = int(os.environ.get("UPSTREAM_STALE_SECONDS", str(24 * 3600)))
 # How many upstream calls one screen makes at once (integrations/fanout.py).
 UPSTREAM_CONCURRENCY = int(os.environ.get("UPSTREAM_CONCURRENCY", "8"))
 UPSTREAM_MAX_BODY_BYTES = int(os.environ.get("UPSTREAM_MAX_BODY_BYTES", str(2 * 1024 * 1024)))

@@ -1,0 +1,144 @@
+"""Stale-while-revalidate: screens paint what was last fetched at once and refresh in place."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+
+from integrations import cache
+from integrations.errors import NotFound, Unavailable
+
+pytestmark = pytest.mark.django_db
+
+CREDENTIAL = 7
+
+
+class Upstream:
+    """A stand-in load function: answers in turn, or raises what it is told to."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.failure: Exception | None = None
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.failure is not None:
+            raise self.failure
+        return f"answer {self.calls}"
+
+
+def past_the_window(settings) -> None:
+    """Let the cache window (one second here) pass."""
+    settings.UPSTREAM_CACHE_SECONDS = 1
+    time.sleep(1.1)
+
+
+def test_a_first_read_fetches_and_is_fresh(settings):
+    upstream = Upstream()
+    found = cache.read(CREDENTIAL, "apps:1", upstream)
+    assert (found.value, found.stale, upstream.calls) == ("answer 1", False, 1)
+
+
+def test_within_the_window_a_read_is_fresh_without_calling_upstream():
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "apps:1", upstream)
+    found = cache.read(CREDENTIAL, "apps:1", upstream)
+    assert (found.value, found.stale, upstream.calls) == ("answer 1", False, 1)
+
+
+def test_after_the_window_the_stored_value_comes_back_stale_without_calling_upstream(settings):
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "apps:1", upstream)
+    past_the_window(settings)
+    upstream.failure = Unavailable("Pulsetracker is down.")
+    found = cache.read(CREDENTIAL, "apps:1", upstream)
+    assert (found.value, found.stale, upstream.calls) == ("answer 1", True, 1)
+    assert found.age_seconds >= 1
+
+
+def test_a_fresh_read_calls_upstream_and_stores_the_new_value(settings):
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "apps:1", upstream)
+    past_the_window(settings)
+    found = cache.read(CREDENTIAL, "apps:1", upstream, fresh=True)
+    assert (found.value, found.stale) == ("answer 2", False)
+    again = cache.read(CREDENTIAL, "apps:1", upstream)
+    assert (again.value, again.stale, upstream.calls) == ("answer 2", False, 2)
+
+
+def test_a_refresh_the_upstream_cannot_answer_keeps_the_old_value_and_says_why(settings):
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "apps:1", upstream)
+    past_the_window(settings)
+    upstream.failure = Unavailable("Pulsetracker is down.")
+    found = cache.read(CREDENTIAL, "apps:1", upstream, fresh=True)
+    assert (found.value, found.stale) == ("answer 1", True)
+    assert found.refresh_failed == "Pulsetracker is down."
+
+
+def test_a_refresh_the_upstream_refuses_is_an_error_not_the_old_value(settings):
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "app:k", upstream)
+    upstream.failure = NotFound("No such app.")
+    with pytest.raises(NotFound):
+        cache.read(CREDENTIAL, "app:k", upstream, fresh=True)
+
+
+def test_after_invalidate_the_next_read_fetches_instead_of_serving_the_stale_copy(settings):
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "apps:1", upstream)
+    past_the_window(settings)
+    cache.invalidate(CREDENTIAL)
+    found = cache.read(CREDENTIAL, "apps:1", upstream)
+    assert (found.value, found.stale, upstream.calls) == ("answer 2", False, 2)
+
+
+def test_cached_fetches_again_after_the_window_and_shares_entries_with_read(settings):
+    upstream = Upstream()
+    assert cache.cached(CREDENTIAL, "widgets", upstream) == "answer 1"
+    assert cache.read(CREDENTIAL, "widgets", upstream).value == "answer 1"
+    past_the_window(settings)
+    assert cache.cached(CREDENTIAL, "widgets", upstream) == "answer 2"
+    assert cache.read(CREDENTIAL, "widgets", upstream).stale is False
+
+
+def test_with_the_cache_off_every_read_fetches(settings):
+    settings.UPSTREAM_CACHE_SECONDS = 0
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "apps:1", upstream)
+    found = cache.read(CREDENTIAL, "apps:1", upstream)
+    assert (found.value, found.stale, upstream.calls) == ("answer 2", False, 2)
+
+
+def render_label(freshness, path: str = "/pulsetracker/3/apps/?page=2") -> str:
+    request = RequestFactory().get(path)
+    context = {"freshness": freshness, "target": "apps-table"}
+    return render_to_string("includes/freshness.html", context, request=request)
+
+
+def test_the_label_shows_a_stale_values_age_and_asks_for_the_region_afresh(settings):
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "apps:1", upstream)
+    past_the_window(settings)
+    html = render_label(cache.read(CREDENTIAL, "apps:1", upstream))
+    assert "As of a second ago" in html
+    assert 'hx-get="/pulsetracker/3/apps/?page=2&amp;fresh=1"' in html
+    assert 'hx-trigger="load"' in html
+    assert 'hx-target="#apps-table"' in html
+
+
+def test_the_label_is_absent_for_a_fresh_value():
+    assert render_label(cache.read(CREDENTIAL, "apps:1", Upstream())).strip() == ""
+
+
+def test_the_label_of_a_failed_refresh_says_why_and_does_not_ask_again(settings):
+    upstream = Upstream()
+    cache.read(CREDENTIAL, "apps:1", upstream)
+    past_the_window(settings)
+    upstream.failure = Unavailable("Pulsetracker is down.")
+    html = render_label(cache.read(CREDENTIAL, "apps:1", upstream, fresh=True))
+    assert "could not refresh: Pulsetracker is down." in html
+    assert "hx-get" not in html
