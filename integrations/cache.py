@@ -31,7 +31,11 @@ Two ways to read:
 
     The include renders nothing for a fresh value; for a stale one, "as of 3 minutes ago" and
     an `hx-get` of the same URL plus `fresh=1` (`hx-trigger="load"`, swapping `#<target>`'s
-    outerHTML), so the view must answer that htmx request with the region (render_screen).
+    outerHTML, taking `#<target>` from the answer), so the view may answer that htmx request with
+    the region (render_screen) or the whole page.
+
+`oldest(reads) -> Read[None]`
+    A screen built from several reads is as old as its oldest, and stale if any part is.
 
 `invalidate(credential_id)`
     After every create, rename, replace or unlink: both kinds of read then fetch afresh, so a
@@ -174,6 +178,19 @@ class Read(Generic[T]):
     @property
     def age_seconds(self) -> float:
         return max(0.0, time.time() - self.fetched)
+
+
+def oldest(reads: list[Read[Any]]) -> Read[None]:
+    """How fresh a screen built from several reads is: the oldest fetch, stale if any is, and
+    the first failed refresh's reason (what the freshness label of the whole screen shows)."""
+    if not reads:
+        return Read(None, time.time())
+    return Read(
+        None,
+        min(r.fetched for r in reads),
+        stale=any(r.stale for r in reads),
+        refresh_failed=next((r.refresh_failed for r in reads if r.refresh_failed), ""),
+    )
 
 
 def _key(credential_id: int, name: str) -> str:

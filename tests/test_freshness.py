@@ -7,9 +7,12 @@ import time
 import pytest
 from django.template.loader import render_to_string
 from django.test import RequestFactory
+from django.urls import reverse
 
+from accounts.crypto import Secret
 from integrations import cache
 from integrations.errors import NotFound, Unavailable
+from integrations.pulsetracker.client import PulsetrackerClient
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +145,100 @@ def test_the_label_of_a_failed_refresh_says_why_and_does_not_ask_again(settings)
     html = render_label(cache.read(CREDENTIAL, "apps:1", upstream, fresh=True))
     assert "could not refresh: Pulsetracker is down." in html
     assert "hx-get" not in html
+
+
+# Screens: the app page and the widgets list
+
+
+def htmx() -> dict[str, str]:
+    return {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def app_key(pulsetracker_credential, sandbox_settings) -> str:
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    return sandbox_settings.pulsetracker.apps(token)[0]["key"]
+
+
+def rename_upstream(sandbox, key: str, name: str) -> None:
+    """Someone renames the app in Pulsetracker itself, behind the portal's back."""
+    PulsetrackerClient(Secret(sandbox.seed.pulsetracker_paid_token)).rename_app(key, name)
+
+
+def test_the_app_page_after_the_window_paints_the_stored_copy_though_upstream_fails(
+    as_user, bob, pulsetracker_credential, app_key, sandbox_settings, settings
+):
+    client = as_user(bob)
+    url = reverse("app-detail", args=[pulsetracker_credential.pk, app_key])
+    assert "Fleet 30" in client.get(url).content.decode()
+    past_the_window(settings)
+    rename_upstream(sandbox_settings, app_key, "Renamed elsewhere")
+    sandbox_settings.fault("GET", "/pulsetracker/api/", status=503, times=5)
+    calls = len(sandbox_settings.requests_to("GET", "/pulsetracker/api/"))
+    body = client.get(url).content.decode()
+    assert "Fleet 30" in body
+    assert "As of a second ago · refreshing…" in body
+    assert f'hx-get="{url}?fresh=1"' in body
+    assert 'hx-trigger="load"' in body
+    assert len(sandbox_settings.requests_to("GET", "/pulsetracker/api/")) == calls
+    sandbox_settings.clear_faults()
+    refreshed = client.get(f"{url}?fresh=1", **htmx()).content.decode()
+    assert refreshed.lstrip().startswith('<div id="app-detail">')
+    assert "Renamed elsewhere" in refreshed
+    assert "Fleet 30" not in refreshed
+    assert "hx-trigger" not in refreshed
+    again = client.get(url).content.decode()
+    assert "Renamed elsewhere" in again
+    assert 'data-testid="freshness"' not in again
+
+
+def test_the_app_page_refresh_with_upstream_still_down_keeps_the_copy_and_says_so(
+    as_user, bob, pulsetracker_credential, app_key, sandbox_settings, settings
+):
+    client = as_user(bob)
+    url = reverse("app-detail", args=[pulsetracker_credential.pk, app_key])
+    client.get(url)
+    past_the_window(settings)
+    sandbox_settings.fault("GET", "/pulsetracker/api/", status=503, times=20)
+    refreshed = client.get(f"{url}?fresh=1", **htmx()).content.decode()
+    assert "Fleet 30" in refreshed
+    assert "could not refresh:" in refreshed
+    assert "hx-get" not in refreshed.split('data-testid="freshness"')[1].split("</p>")[0]
+
+
+def test_after_a_rename_the_next_view_of_the_app_page_is_fresh(
+    as_user, bob, pulsetracker_credential, app_key, sandbox_settings, settings
+):
+    client = as_user(bob)
+    url = reverse("app-detail", args=[pulsetracker_credential.pk, app_key])
+    client.get(url)
+    past_the_window(settings)
+    client.post(
+        reverse("app-rename", args=[pulsetracker_credential.pk, app_key]),
+        {"name": "Day shift", "original": "Fleet 30"},
+        **htmx(),
+    )
+    body = client.get(url).content.decode()
+    assert "Day shift" in body
+    assert "Fleet 30" not in body
+    assert 'data-testid="freshness"' not in body
+
+
+def test_the_widgets_list_after_the_window_paints_the_stored_copy_and_refreshes_in_place(
+    as_user, bob, pulsoid_credential, sandbox_settings, settings
+):
+    client = as_user(bob)
+    url = reverse("widget-list", args=[pulsoid_credential.pk])
+    first = client.get(url).content.decode()
+    rows = first.count('data-testid="widget-row"')
+    past_the_window(settings)
+    sandbox_settings.fault("GET", "/pulsoid/api/v1/", status=503, times=5)
+    body = client.get(url).content.decode()
+    assert body.count('data-testid="widget-row"') == rows
+    assert "As of a second ago · refreshing…" in body
+    assert f'hx-get="{url}?fresh=1"' in body
+    sandbox_settings.clear_faults()
+    refreshed = client.get(f"{url}?fresh=1", **htmx()).content.decode()
+    assert refreshed.lstrip().startswith('<section id="widget-table"')
+    assert refreshed.count('data-testid="widget-row"') == rows
+    assert 'data-testid="freshness"' not in refreshed

@@ -7,6 +7,7 @@ A click travels: the template → a view here (role, credential, form) → `oaut
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -73,12 +74,12 @@ def advice(exc: Exception) -> str:
     return getattr(exc, "message", str(exc))
 
 
+def _widgets_loader(request: PortalRequest, credential: Credential) -> Callable[[], list[Widget]]:
+    return lambda: call_pulsoid(credential, request.user, lambda client: client.list_widgets())
+
+
 def _load_widgets(request: PortalRequest, credential: Credential) -> list[Widget]:
-    return cache.cached(
-        credential.pk,
-        "widgets",
-        lambda: call_pulsoid(credential, request.user, lambda client: client.list_widgets()),
-    )
+    return cache.cached(credential.pk, "widgets", _widgets_loader(request, credential))
 
 
 # Choosing a credential and listing widgets
@@ -108,8 +109,14 @@ def widget_list(request: PortalRequest, cid: int) -> HttpResponse:
     }
     if "widgets_read" not in context["blocked"]:
         try:
-            widgets = _load_widgets(request, credential)
-            context["widgets"] = [(w, viewer_url(w.id)) for w in widgets]
+            found = cache.read(
+                credential.pk,
+                "widgets",
+                _widgets_loader(request, credential),
+                fresh=bool(request.GET.get("fresh")),
+            )
+            context["freshness"] = found
+            context["widgets"] = [(w, viewer_url(w.id)) for w in found.value]
         except (CredentialUnusable, UpstreamError) as exc:
             context["error"] = advice(exc)
     return render_screen(request, "pulsoid/widgets.html", "widget-table", context)
