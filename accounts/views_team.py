@@ -20,19 +20,36 @@ from accounts.models import Invitation, Membership, Role
 from accounts.team import SESSION_INVITATION, with_article
 from portal.htmx import PortalRequest
 
+# A new invitation's link, kept from the POST that made it to the page it redirects to, which
+# shows it once (a reload then neither repeats the POST nor shows the link again).
+SESSION_NEW_INVITATION = "new_invitation"
+
 
 class InviteForm(forms.Form):
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 
-def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
+def _members_context(
+    request: PortalRequest, role_problem: tuple[int, str, str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The members page. `role_problem` is (membership id, role chosen, why it was not made):
+    that row's role picker keeps the choice and says why beside it."""
+    if request.method == "GET":
+        # Back from confirming it is them: the role they had chosen is still chosen.
+        kept = sudo.restore(request) or {}
+        if str(kept.get("member", "")).isdigit() and kept.get("role") in Role.values:
+            role_problem = (int(kept["member"]), kept["role"], "")
+        extra.update(request.session.pop(SESSION_NEW_INVITATION, None) or {})
     factors = team.second_factors(request.team)
     people = list(
         Membership.objects.filter(team=request.team).select_related("user").order_by("joined_at")
     )
     for membership in people:
         membership.factors = factors.get(membership.user_id, [])  # type: ignore[attr-defined]
+        membership.chosen_role = membership.role  # type: ignore[attr-defined]
+        if role_problem and role_problem[0] == membership.pk:
+            membership.chosen_role, membership.role_error = role_problem[1:]  # type: ignore[attr-defined]
     return {
         # Not `memberships`: every page's context has that name for the person's own teams.
         "people": people,
@@ -71,10 +88,12 @@ def invite(request: PortalRequest) -> HttpResponse:
         form.cleaned_data["role"],
         lambda secret: request.build_absolute_uri(reverse("accounts:invitation", args=[secret])),
     )
-    context = _members_context(
-        request, new_link=invited.link, new_email=email, new_mailed=invited.mailed
-    )
-    return render(request, "members.html", context)
+    request.session[SESSION_NEW_INVITATION] = {
+        "new_link": invited.link,
+        "new_email": email,
+        "new_mailed": invited.mailed,
+    }
+    return redirect("accounts:members")
 
 
 @require_POST
@@ -96,8 +115,11 @@ def member_role(request: PortalRequest, pk: int) -> HttpResponse:
     membership = team_object_or_404(Membership, request, pk=pk)
     role = request.POST.get("role", "")
     if role not in Role.values:
-        return _members_page(request, notice="Pick one of the roles.", notice_level="error")
-    return _sensitive_member_change(
+        return _members_page(request, role_problem=(membership.pk, role, "Pick one of the roles."))
+    problem = sudo.confirm(request, reverse("accounts:members"))
+    if problem:
+        return _members_page(request, role_problem=(membership.pk, role, problem))
+    return _change(
         request,
         lambda: team.change_role(membership, role, request.user),
         f"{membership.user.email} is now {Role(role).label.lower()}.",
@@ -148,12 +170,15 @@ def _sensitive_member_change(
 
 
 def _change(request: PortalRequest, change: Callable[[], None], success: str) -> HttpResponse:
-    """Make a change to the team and answer with the members page saying how it went."""
+    """Make a change to the team, then send the person back to the members page (a GET, so
+    reloading it sends nothing again), which says how it went."""
     try:
         change()
     except team.TeamRuleBroken as exc:
-        return _members_page(request, notice=exc.message, notice_level="error")
-    return _members_page(request, notice=success)
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect("accounts:members")
 
 
 def _members_page(request: PortalRequest, **extra: Any) -> HttpResponse:
@@ -167,8 +192,8 @@ def leave(request: PortalRequest) -> HttpResponse:
     try:
         team.remove(request.membership, request.user)
     except team.TeamRuleBroken:
-        notice = "You are the last owner: make someone else owner before leaving."
-        return _members_page(request, notice=notice, notice_level="error")
+        messages.error(request, "You are the last owner: make someone else owner before leaving.")
+        return redirect("accounts:members")
     request.session.pop("active_team_id", None)
     messages.info(request, f"You left {request.team}.")
     return redirect("home")

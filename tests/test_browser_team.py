@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import PASSWORD
+from tests.test_browser_apps import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -71,3 +72,20 @@ def test_an_invited_member_renames_an_app_and_the_owner_finds_it_in_the_log(
     lines = Path(download.value.path()).read_text(encoding="utf-8").strip().splitlines()
     assert len(lines) == 2
     assert "app renamed" in lines[1]
+
+
+def test_reloading_after_creating_an_invitation_creates_no_second_one(
+    live_server, page: Page, alice
+):
+    from accounts.models import Invitation
+
+    log_in(page, live_server, alice)
+    page.get_by_role("link", name="Members").click()
+    page.locator("#id_email").fill("nina@acme.test")
+    page.get_by_role("button", name="Create invitation").click()
+    expect(page.get_by_test_id("invitation-url")).to_be_visible()
+    expect(page).to_have_url(live_server.url + "/accounts/team/members/")
+    page.reload()
+    expect(page.get_by_test_id("invitation-row")).to_have_count(1)
+    expect(page.get_by_test_id("invitation-url")).to_have_count(0)
+    assert Invitation.objects.filter(email="nina@acme.test").count() == 1

@@ -470,7 +470,7 @@ def test_an_invitation_whose_mail_fails_is_made_said_inline_and_logged_without_i
     as_user, alice, acme, unreachable_smtp, every_log
 ):
     response = as_user(alice).post(
-        reverse("accounts:invite"), {"email": "newbie@acme.test", "role": "member"}
+        reverse("accounts:invite"), {"email": "newbie@acme.test", "role": "member"}, follow=True
     )
     page = response.content.decode()
     assert response.status_code == 200
@@ -492,7 +492,9 @@ def test_an_invitation_whose_mail_fails_is_made_said_inline_and_logged_without_i
 def test_an_invitation_whose_mail_went_out_says_so(as_user, alice, mailoutbox):
     page = (
         as_user(alice)
-        .post(reverse("accounts:invite"), {"email": "newbie@acme.test", "role": "member"})
+        .post(
+            reverse("accounts:invite"), {"email": "newbie@acme.test", "role": "member"}, follow=True
+        )
         .content.decode()
     )
     assert "created and mailed to them" in page

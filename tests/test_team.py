@@ -21,9 +21,9 @@ from tests.conftest import PASSWORD
 
 
 def invite(client, email: str, role: str = "member") -> str:
-    response = client.post(reverse("accounts:invite"), {"email": email, "role": role})
+    response = client.post(reverse("accounts:invite"), {"email": email, "role": role}, follow=True)
     body = response.content.decode()
-    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("accounts:members"), 302)]
     return body.split('data-testid="invitation-url">')[1].split("<")[0]
 
 
@@ -269,6 +269,51 @@ def test_the_team_switcher_on_the_members_page_shows_the_persons_own_role(
     assert options == ["Acme Fleet (Owner)"]
 
 
+def chosen_role(page: str, email: str) -> str:
+    """The role selected in that person's row of the members page."""
+    row = page.split(f"<td>{email}</td>")[1].split("</tr>")[0]
+    return re.search(r'<option value="(\w+)" selected>', row).group(1)
+
+
+def test_a_role_change_answers_with_a_redirect_so_reloading_sends_nothing_again(
+    as_user, alice, bob
+):
+    client = as_user(alice)
+    change = reverse("accounts:member-role", args=[Membership.objects.get(user=bob).pk])
+    response = client.post(change, {"role": "admin"})
+    assert (response.status_code, response["Location"]) == (302, reverse("accounts:members"))
+    page = client.get(response["Location"]).content.decode()
+    assert "bob@acme.test is now admin." in page
+    assert chosen_role(page, "bob@acme.test") == "admin"
+    assert "is now admin" not in client.get(reverse("accounts:members")).content.decode()
+    assert Activity.objects.filter(action="role changed").count() == 1
+
+
+def test_creating_an_invitation_redirects_and_shows_its_link_once(as_user, alice, acme):
+    client = as_user(alice)
+    response = client.post(
+        reverse("accounts:invite"), {"email": "newbie@acme.test", "role": "member"}
+    )
+    assert (response.status_code, response["Location"]) == (302, reverse("accounts:members"))
+    assert (
+        'data-testid="invitation-url"' in client.get(reverse("accounts:members")).content.decode()
+    )
+    again = client.get(reverse("accounts:members")).content.decode()
+    assert 'data-testid="invitation-url"' not in again
+    assert again.count('data-testid="invitation-row"') == 1
+
+
+def test_an_invitation_refused_is_shown_again_with_what_was_typed(as_user, alice, bob):
+    response = as_user(alice).post(
+        reverse("accounts:invite"), {"email": "BOB@acme.test", "role": "member"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "bob@acme.test is already in the team." in page
+    assert 'value="BOB@acme.test"' in page
+    assert not Invitation.objects.exists()
+
+
 # Sudo mode
 
 
@@ -294,6 +339,31 @@ def test_sensitive_actions_ask_to_confirm_it_is_you_when_you_have_not_lately(as_
     # Within the window, no second question.
     client.post(reverse("accounts:member-role", args=[membership.pk]), {"role": "viewer"})
     assert Membership.objects.get(user=bob).role == Role.VIEWER
+
+
+def test_a_role_change_waiting_for_confirmation_keeps_the_role_chosen_and_says_why_beside_it(
+    as_user, alice, bob
+):
+    client = as_user(alice)
+    drop_sudo(client)
+    members = reverse("accounts:members")
+    change = reverse("accounts:member-role", args=[Membership.objects.get(user=bob).pk])
+    page = client.post(change, {"member": Membership.objects.get(user=bob).pk, "role": "admin"})
+    page = page.content.decode()
+    assert chosen_role(page, "bob@acme.test") == "admin"
+    assert chosen_role(page, "alice@acme.test") == "owner"
+    row = page.split("<td>bob@acme.test</td>")[1].split("</tr>")[0]
+    assert 'data-testid="role-errors"' in row
+    assert "confirm it is you first" in row
+    # A wrong password, then the right one: back on the page, the choice is still there.
+    assert "Incorrect password" in confirm_it_is_me(client, members, "nope").content.decode()
+    assert confirm_it_is_me(client, members)["Location"] == members
+    page = client.get(members).content.decode()
+    assert chosen_role(page, "bob@acme.test") == "admin"
+    assert 'data-testid="role-errors"' not in page
+    assert Membership.objects.get(user=bob).role == Role.MEMBER
+    client.post(change, {"member": Membership.objects.get(user=bob).pk, "role": "admin"})
+    assert Membership.objects.get(user=bob).role == Role.ADMIN
 
 
 def test_linking_a_token_asks_to_confirm_and_keeps_what_was_typed_but_the_token(

@@ -18,7 +18,7 @@ def with_authenticator_app(person) -> None:
 
 def require(client, on: bool = True):
     data = {"require_two_factor": "on"} if on else {}
-    return client.post(reverse("accounts:team-policy"), data)
+    return client.post(reverse("accounts:team-policy"), data, follow=True)
 
 
 def test_an_owner_without_a_second_factor_cannot_lock_themselves_out(as_user, alice, acme):
