@@ -37,6 +37,10 @@ Two ways to read:
 `oldest(reads) -> Read[None]`
     A screen built from several reads is as old as its oldest, and stale if any part is.
 
+`peek(credential_id, name) -> Read | None`, `store(credential_id, name, value)`
+    What is stored, without loading; and a value kept as if just fetched (a create's answer
+    merged into a cached list: peek, invalidate, store the merged list).
+
 `invalidate(credential_id)`
     After every create, rename, replace or unlink: both kinds of read then fetch afresh, so a
     person never sees their own change undone by a stale copy.
@@ -237,6 +241,23 @@ def read(credential_id: int, name: str, load: Callable[[], T], *, fresh: bool = 
             return Read(entry.value, entry.fetched, stale=True, refresh_failed=exc.message)
     stale = time.time() - entry.fetched >= settings.UPSTREAM_CACHE_SECONDS
     return Read(entry.value, entry.fetched, stale=stale)
+
+
+def peek(credential_id: int, name: str) -> Read[Any] | None:
+    """What is stored under `name`, fresh or stale, without loading anything; None if nothing."""
+    entry = _stored(_key(credential_id, name))
+    if entry is None:
+        return None
+    stale = time.time() - entry.fetched >= settings.UPSTREAM_CACHE_SECONDS
+    return Read(entry.value, entry.fetched, stale=stale)
+
+
+def store(credential_id: int, name: str, value: Any) -> None:
+    """Keep `value` as if just fetched (a create's answer merged into a cached list, after
+    `invalidate`, so the next read shows it without another upstream call)."""
+    if settings.UPSTREAM_CACHE_SECONDS > 0:
+        entry = _Entry(value, time.time())
+        cache.set(_key(credential_id, name), entry, timeout=max(settings.UPSTREAM_STALE_SECONDS, 1))
 
 
 def invalidate(credential_id: int) -> None:

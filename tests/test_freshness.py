@@ -242,3 +242,12 @@ def test_the_widgets_list_after_the_window_paints_the_stored_copy_and_refreshes_
     assert refreshed.lstrip().startswith('<section id="widget-table"')
     assert refreshed.count('data-testid="widget-row"') == rows
     assert 'data-testid="freshness"' not in refreshed
+
+
+def test_a_stored_value_is_read_as_fresh_without_calling_upstream():
+    upstream = Upstream()
+    assert cache.peek(CREDENTIAL, "apps:all") is None
+    cache.store(CREDENTIAL, "apps:all", "merged list")
+    found = cache.read(CREDENTIAL, "apps:all", upstream)
+    assert (found.value, found.stale, upstream.calls) == ("merged list", False, 0)
+    assert cache.peek(CREDENTIAL, "apps:all").value == "merged list"
