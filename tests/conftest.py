@@ -55,6 +55,7 @@ def sandbox(sandbox_server: Sandbox) -> Iterator[Sandbox]:
 def sandbox_settings(sandbox: Sandbox, settings) -> Sandbox:
     """Point the portal's settings at the sandbox."""
     settings.PULSETRACKER_API_URL = sandbox.pulsetracker_url
+    settings.PULSETRACKER_MAP_TILES_URL = sandbox.map_tiles_url
     settings.PULSOID_API_URL = sandbox.pulsoid_api_url
     settings.PULSOID_OAUTH_URL = sandbox.pulsoid_oauth_url
     settings.PULSOID_REVOKE_URL = sandbox.pulsoid_revoke_url

@@ -245,3 +245,122 @@ def test_an_unexpected_shape_is_a_bad_response_not_a_crash(sandbox, paid, body):
     with pytest.raises(BadResponse) as caught:
         paid.list_apps()
     assert "Pulsetracker sent" in caught.value.message
+
+
+# Devices: create, rename, types, location history
+
+
+def test_device_types_are_read_with_their_ids(paid):
+    types = paid.device_types()
+    assert len(types) == 14
+    assert types[0].name == "Smartphone"
+    assert {t.name for t in types} >= {"Car", "Drone", "Pet Tracker"}
+    assert len({t.id for t in types}) == 14
+
+
+def test_create_device_answers_the_device_without_a_location(sandbox, paid):
+    app = sandbox.pulsetracker.add_app(sandbox.seed.pulsetracker_paid_token, "Vans")
+    car = next(t for t in paid.device_types() if t.name == "Car")
+    device = paid.create_device(name="Van 7", app_key=app["key"], type_id=car.id)
+    assert (device.name, device.type, device.app_key) == ("Van 7", "Car", app["key"])
+    assert device.last_location is None
+    assert device.quota == ()
+    assert paid.get_device(device.key).name == "Van 7"
+
+
+def test_create_device_accepts_the_docs_200_as_well(sandbox, paid):
+    sandbox.pulsetracker.create_status = 200
+    app = sandbox.pulsetracker.add_app(sandbox.seed.pulsetracker_paid_token, "Vans")
+    assert paid.create_device(name="Van 8", app_key=app["key"], type_id=1).name == "Van 8"
+
+
+def test_create_device_at_the_plan_limit_is_quota_even_with_bad_input(sandbox, free):
+    key = sandbox.seed.pulsetracker_free_app_key
+    free.create_device(name="Third", app_key=key, type_id=1)  # the free plan's third device
+    with pytest.raises(QuotaExceeded) as caught:
+        free.create_device(name="", app_key=key, type_id=999)
+    assert caught.value.message == QUOTA_MESSAGE
+    assert caught.value.status == 403
+
+
+def test_create_device_validation_names_each_field(sandbox, paid):
+    with pytest.raises(ValidationFailed) as caught:
+        paid.create_device(name="  ", app_key="00000000-0000-4000-8000-000000000000", type_id=99)
+    assert caught.value.errors == {
+        "name": ["The name field is required."],
+        "app_key": ["The selected app key is invalid."],
+        "type_id": ["The selected type id is invalid."],
+    }
+    assert caught.value.message == "The name field is required. (and 2 more errors)"
+
+
+def test_create_device_in_another_accounts_app_is_not_found(sandbox, paid):
+    with pytest.raises(NotFound):
+        paid.create_device(name="Sneaky", app_key=sandbox.seed.pulsetracker_free_app_key, type_id=1)
+
+
+@pytest.mark.parametrize("answer", ["one", "string", "empty"])
+def test_rename_device_returns_the_name_sent_whatever_the_body(sandbox, paid, answer):
+    sandbox.pulsetracker.rename_answer = answer
+    app = sandbox.pulsetracker.add_app(sandbox.seed.pulsetracker_paid_token, "Vans")
+    stored = sandbox.pulsetracker.add_device(sandbox.seed.pulsetracker_paid_token, app["key"], "A")
+    assert paid.rename_device(stored["key"], "Van 9") == "Van 9"
+    assert paid.get_device(stored["key"]).name == "Van 9"
+
+
+def test_rename_device_errors(sandbox, paid):
+    app = sandbox.pulsetracker.add_app(sandbox.seed.pulsetracker_paid_token, "Vans")
+    stored = sandbox.pulsetracker.add_device(sandbox.seed.pulsetracker_paid_token, app["key"], "A")
+    with pytest.raises(ValidationFailed) as caught:
+        paid.rename_device(stored["key"], " ")
+    assert caught.value.errors == {"name": ["The name field is required."]}
+    with pytest.raises(NotFound):
+        paid.rename_device("00000000-0000-4000-8000-000000000000", "B")
+
+
+def test_location_history_pages_newest_first_with_extra_data(sandbox, paid):
+    token = sandbox.seed.pulsetracker_paid_token
+    app = sandbox.pulsetracker.add_app(token, "Vans")
+    key = sandbox.pulsetracker.add_device(token, app["key"], "Van")["key"]
+    for n in range(5):
+        sandbox.pulsetracker.report_position(
+            key, 3.0 + n / 100, 36.0 + n / 100, extra={"speed": n}, at=f"2026-11-0{n + 1}T10:00:00Z"
+        )
+    first = paid.location_history(key, per_page=2)
+    assert (first.total, first.last_page, first.per_page) == (5, 3, 2)
+    assert [row.extra_data for row in first.items] == [{"speed": 4}, {"speed": 3}]
+    newest = first.items[0]
+    assert (newest.position.latitude, newest.position.longitude) == (36.04, 3.04)
+    assert newest.updated_at == datetime(2026, 11, 5, 10, tzinfo=UTC)
+    assert newest.id is not None
+    last = paid.location_history(key, page=3, per_page=2)
+    assert [row.extra_data for row in last.items] == [{"speed": 0}]
+    assert paid.location_history(key).per_page == 50
+
+
+def test_location_history_keeps_only_the_plans_retention(sandbox, free):
+    devices = sandbox.pulsetracker.devices(sandbox.seed.pulsetracker_free_token)
+    key = next(d["key"] for d in devices if d["lastLocation"])  # a seeded one with a track
+    sandbox.pulsetracker.report_position(key, 1.0, 2.0, at=datetime(2020, 1, 1, tzinfo=UTC))
+    rows = free.location_history(key).items
+    assert rows
+    assert all(row.updated_at.year > 2020 for row in rows)
+
+
+def test_location_history_of_an_unknown_device_is_not_found(paid):
+    with pytest.raises(NotFound):
+        paid.location_history("00000000-0000-4000-8000-000000000000")
+
+
+def test_a_reported_position_becomes_the_devices_last_location(sandbox, paid):
+    token = sandbox.seed.pulsetracker_paid_token
+    app = sandbox.pulsetracker.add_app(token, "Vans")
+    key = sandbox.pulsetracker.add_device(token, app["key"], "Van")["key"]
+    sandbox.pulsetracker.report_position(key, 3.06, 36.75, extra={"battery": 80})
+    device = paid.get_device(key)
+    assert (device.last_location.position.latitude, device.last_location.position.longitude) == (
+        36.75,
+        3.06,
+    )
+    assert device.last_location.extra_data == {"battery": 80}
+    assert sum(month.messages_sent for month in device.quota) == 1

@@ -1519,3 +1519,65 @@ def test_the_management_command_serves_and_prints_urls_tokens_and_settings():
     for token in (seed.pulsetracker_free_token, seed.pulsoid_readonly_token, "sandbox-secret"):
         assert token in output
     assert process.returncode == 0
+
+
+# Devices: create, rename, types, location history, positions
+
+
+def test_device_create_checks_quota_then_each_field_then_ownership(sb):
+    key = sb.seed.pulsetracker_free_app_key
+    body = {"name": "Third", "app_key": key, "type_id": 3}
+    created = pt(sb, "POST", DEVICES, "free", json=body)
+    assert created.status_code == 201
+    assert created.json()["data"]["type"] == "Car"
+    assert (created.json()["data"]["lastLocation"], created.json()["data"]["quota"]) == (None, [])
+    # The free plan's three devices are used: quota before validation.
+    assert pt(sb, "POST", DEVICES, "free", json={}).json() == {"message": QUOTA_MESSAGE}
+    invalid = pt(sb, "POST", DEVICES, json={"name": " ", "type_id": "x"})
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"] == {
+        "name": ["The name field is required."],
+        "app_key": ["The app key field is required."],
+        "type_id": ["The selected type id is invalid."],
+    }
+    theirs = pt(sb, "POST", DEVICES, json={"name": "Mine", "app_key": key, "type_id": "1"})
+    assert theirs.status_code == 404
+
+
+def test_device_rename_answers_one_and_device_types_are_not_paged(sb):
+    key = sb.pulsetracker.devices(sb.seed.pulsetracker_paid_token)[0]["key"]
+    renamed = pt(sb, "PUT", f"{DEVICES}/{key}", json={"name": "Van"})
+    assert (renamed.status_code, renamed.text) == (200, "1")
+    assert pt(sb, "GET", f"{DEVICES}/{key}").json()["data"]["name"] == "Van"
+    assert pt(sb, "DELETE", f"{DEVICES}/{key}").status_code == 405
+    types = pt(sb, "GET", "/pulsetracker/api/device_types").json()
+    assert list(types) == ["data"]
+    assert types["data"][0] == {"id": 1, "name": "Smartphone"}
+    assert len(types["data"]) == 14
+
+
+def test_a_device_message_over_http_moves_the_device_and_joins_its_history(sb):
+    device = next(
+        d for d in sb.pulsetracker.devices(sb.seed.pulsetracker_paid_token) if d["lastLocation"]
+    )
+    before = pt(sb, "GET", f"{DEVICES}/{device['key']}/locations").json()
+    message = {
+        "appId": device["app_key"],
+        "clientId": device["key"],
+        "data": {"type": "Point", "coordinates": [3.5, 36.5]},
+        "extra": {"battery": 90},
+    }
+    assert requests.post(f"{sb.url}/pulsetracker/tracking", json=message, timeout=5).ok
+    after = pt(sb, "GET", f"{DEVICES}/{device['key']}/locations?per_page=5").json()
+    assert after["meta"]["total"] == before["meta"]["total"] + 1
+    assert after["meta"]["per_page"] == 5
+    assert after["data"][0]["location"] == {"type": "Point", "coordinates": [3.5, 36.5]}
+    assert after["data"][0]["extra_data"] == {"battery": 90}
+    last = pt(sb, "GET", f"{DEVICES}/{device['key']}").json()["data"]["lastLocation"]
+    assert last["location"]["coordinates"] == [3.5, 36.5]
+
+
+def test_map_tiles_are_served_as_images(sb):
+    tile = requests.get(sb.map_tiles_url.format(z=3, x=4, y=2), timeout=5)
+    assert tile.headers["Content-Type"] == "image/png"
+    assert tile.content.startswith(b"\x89PNG")

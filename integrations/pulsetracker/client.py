@@ -4,6 +4,10 @@ See ../shared/api/pulsetracker.md for what the API really does. The odd corners 
 create answers 200 or 201 with `devices_count: null`; rename answers `"name"`, `1` (as text/html)
 or nothing, so the new name is taken from what was sent; timestamps come with or without
 microseconds; a device's position is GeoJSON `[longitude, latitude]` or `{"lat", "long"}`.
+Devices: create is checked for quota (403) before its input (422), and an app key of another
+account is a 404 after validation; rename answers the bare text `1`; device type ids differ
+between installations, so they are always read (`device_types`); location history is pages of
+50 (`per_page`), newest first, only within the plan's retention.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from integrations.parse import Reader
 
 SERVICE = "Pulsetracker"
 PER_PAGE = 12
+#: Rows of a device's location history per page (the service's default).
+HISTORY_PER_PAGE = 50
 NAME_MAX_LENGTH = 255
 
 T = TypeVar("T")
@@ -99,10 +105,14 @@ class Position:
 
 @dataclass(frozen=True)
 class LastLocation:
+    """A position a device reported: its last one, or one row of its history (`updated_at` is
+    when the service received it)."""
+
     position: Position | None
     updated_at: datetime | None
     extra_data: dict[str, Any] = field(default_factory=dict)
     ip_address: str | None = None
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,12 @@ class Device:
     app: App | None
     last_location: LastLocation | None
     quota: tuple[MonthlyUsage, ...]
+
+
+@dataclass(frozen=True)
+class DeviceType:
+    id: int
+    name: str
 
 
 class PulsetrackerClient(http.TokenClient):
@@ -160,6 +176,33 @@ class PulsetrackerClient(http.TokenClient):
     def get_device(self, key: str) -> Device:
         data = self._request("GET", f"/devices/{_segment(key)}").json()
         return _device(_unwrap(data, "the device"))
+
+    def create_device(self, *, name: str, app_key: str, type_id: int) -> Device:
+        """Create a device in an app. Quota (403) is checked before the input (422: `name`,
+        `app_key`, `type_id`); another account's app key is a 404. Answers 201 (any 2xx does)."""
+        body = {"name": name, "app_key": app_key, "type_id": int(type_id)}
+        data = self._request("POST", "/devices", json_body=body).json()
+        return _device(_unwrap(data, "the new device"))
+
+    def rename_device(self, key: str, name: str) -> str:
+        """Rename a device and return its new name: the answer is the text `1`, as for apps, so
+        the name returned is the one sent."""
+        self._request("PUT", f"/devices/{_segment(key)}", json_body={"name": name})
+        return name
+
+    def device_types(self) -> tuple[DeviceType, ...]:
+        """The types a device may have (not paginated). Ids differ between installations."""
+        data = self._request("GET", "/device_types").json()
+        rows = Reader(data, service=SERVICE, what="the device types").list("data")
+        return tuple(_device_type(row) for row in rows)
+
+    def location_history(
+        self, key: str, page: int = 1, per_page: int = HISTORY_PER_PAGE
+    ) -> Page[LastLocation]:
+        """One page of a device's positions, newest first, within the plan's retention."""
+        params = {"page": max(1, int(page)), "per_page": max(1, int(per_page))}
+        data = self._request("GET", f"/devices/{_segment(key)}/locations", params=params).json()
+        return _page(data, _last_location, "the device's location history")
 
     # Transport
 
@@ -286,7 +329,13 @@ def _last_location(data: Any) -> LastLocation:
         updated_at=r.opt_datetime("updated_at"),
         extra_data=extra if isinstance(extra, dict) else {},
         ip_address=r.opt_str("ip_address"),
+        id=r.opt_int("id"),
     )
+
+
+def _device_type(data: Any) -> DeviceType:
+    r = Reader(data, service=SERVICE, what="a device type")
+    return DeviceType(id=r.int("id"), name=r.str("name"))
 
 
 def _position(data: Any) -> Position | None:

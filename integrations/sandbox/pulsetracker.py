@@ -37,6 +37,12 @@ QUOTA_MESSAGE = (
 APP_NOT_FOUND = "No query results for model [App\\Models\\App]."
 DEVICE_NOT_FOUND = "No query results for model [App\\Models\\Device]."
 NAME_REQUIRED = "The name field is required."
+APP_KEY_REQUIRED = "The app key field is required."
+APP_KEY_INVALID = "The selected app key is invalid."
+TYPE_ID_REQUIRED = "The type id field is required."
+TYPE_ID_INVALID = "The selected type id is invalid."
+#: What the tracking servers answer a device over its plan's monthly messages.
+ERR_QUOTA = "ERR_QUOTA"
 SERVER_ERROR = "Server Error"
 
 RENAME_ANSWERS = ("one", "string", "empty")
@@ -46,6 +52,29 @@ LOCATION_STYLES = ("geojson", "latlong")
 _NAMESPACE = uuid.UUID("5b0c7f3e-2f7a-4f4e-9a59-6a1d2a9c0b11")
 _PAGE_NUMBER = re.compile(r"^\s*[+]?(0|[1-9][0-9]*)\s*$")
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
+#: The seeded device types (`GET /device_types`), ids from 1 in this order.
+DEVICE_TYPES = (
+    "Smartphone",
+    "Laptop",
+    "Car",
+    "Bus",
+    "Bicycle",
+    "Drone",
+    "Robot",
+    "Smartwatch",
+    "Fleet vehicle",
+    "Boat",
+    "IoT Sensor",
+    "Personal GPS tracker",
+    "Pet Tracker",
+    "Agriculture Equipment",
+)
+#: Location history: the page size unless `per_page` says otherwise.
+LOCATIONS_PER_PAGE = 50
+#: Plans: the free plan's devices (across its apps) and how long each plan keeps locations.
+FREE_DEVICE_LIMIT = 3
+FREE_RETENTION_DAYS = 7
+PAID_RETENTION_DAYS = 30
 # (longitude, latitude) pairs the seeded devices last reported from.
 _PLACES = ((3.0588, 36.7538), (-0.6337, 35.6971), (2.3522, 48.8566), (-9.1393, 38.7223))
 
@@ -66,6 +95,8 @@ class User:
     app_limit: int
     email_verified: bool
     latency: float
+    device_limit: int = FREE_DEVICE_LIMIT
+    retention_days: int = FREE_RETENTION_DAYS
 
 
 @dataclass
@@ -104,6 +135,8 @@ class Device:
     last_location: Location | None
     quota: list[dict[str, int]]
     seq: int
+    #: Every position received, oldest first (`last_location` is the newest).
+    history: list[Location] = field(default_factory=list)
 
 
 def laravel_json(data: Any) -> str:
@@ -156,13 +189,17 @@ def _preferred_accept(accept: str) -> str | None:
 
 
 def paginate(
-    items: list[dict[str, Any]], page: int, path: str, query: Mapping[str, str]
+    items: list[dict[str, Any]],
+    page: int,
+    path: str,
+    query: Mapping[str, str],
+    per_page: int = PER_PAGE,
 ) -> dict[str, Any]:
     """A Laravel resource-collection page: `data`, `links` and `meta` (with the URL window)."""
     total = len(items)
-    last_page = max(math.ceil(total / PER_PAGE), 1)
-    offset = (page - 1) * PER_PAGE
-    chunk = items[offset : offset + PER_PAGE]
+    last_page = max(math.ceil(total / per_page), 1)
+    offset = (page - 1) * per_page
+    chunk = items[offset : offset + per_page]
 
     def url(number: int) -> str:
         # Like `withQueryString()`: the other parameters ride along, `page` goes last.
@@ -189,7 +226,7 @@ def paginate(
                 {"url": next_url, "label": "Next &raquo;", "active": False},
             ],
             "path": path,
-            "per_page": PER_PAGE,
+            "per_page": per_page,
             "to": offset + len(chunk) if chunk else None,
             "total": total,
         },
@@ -268,8 +305,18 @@ class PulsetrackerApi:
             PUT=self._rename_app,
             PATCH=self._rename_app,
         )
-        self.router.add(r"/api/devices", GET=self._list_devices)
-        self.router.add(r"/api/devices/(?P<key>[^/]+)", GET=self._get_device)
+        self.router.add(r"/api/devices", GET=self._list_devices, POST=self._create_device)
+        self.router.add(
+            r"/api/devices/(?P<key>[^/]+)",
+            GET=self._get_device,
+            PUT=self._rename_device,
+            PATCH=self._rename_device,
+        )
+        self.router.add(r"/api/devices/(?P<key>[^/]+)/locations", GET=self._device_locations)
+        self.router.add(r"/api/device_types", GET=self._device_types)
+        # Not the API: what a device sends over UDP or WebSocket, accepted over HTTP here so
+        # `make demo` (and anyone) can move a device.
+        self.router.add(r"/tracking", POST=self._tracking)
         self.router.add(r"/login", GET=self._login_page)
         self.reset()
 
@@ -376,6 +423,47 @@ class PulsetrackerApi:
             user = self._user_for_token(token)
             return [self._device_json(device) for device in self._devices_of(user, None)]
 
+    def device_types(self) -> list[dict[str, Any]]:
+        """The device types as `GET /device_types` lists them."""
+        return [{"id": number, "name": name} for number, name in enumerate(DEVICE_TYPES, 1)]
+
+    def report_position(
+        self,
+        device_key: str,
+        longitude: float,
+        latitude: float,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        at: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """A device reports a position, as over UDP or WebSocket (`at`: when it was received,
+        default now). It joins the device's history, becomes its `lastLocation` when it is the
+        newest, and counts as a message of its month for the device and its app. Returns the
+        location as the history lists it.
+
+        The one place a position arrives (the `/tracking` endpoint comes here too): anything
+        that reacts to positions hooks in here."""
+        with self._lock:
+            device = self._devices[device_key]
+            location = self._location(
+                {"lon": longitude, "lat": latitude, "extra_data": dict(extra or {})}
+            )
+            if at is not None:
+                location.updated_at = _as_datetime(at)
+            device.history.append(location)
+            device.history.sort(key=lambda row: (row.updated_at, row.id))
+            device.last_location = device.history[-1]
+            for quota in (device.quota, self._apps[device.app_key].quota):
+                _count_message(quota, location.updated_at)
+            return self._location_json(location)
+
+    def locations(self, device_key: str) -> list[dict[str, Any]]:
+        """A device's whole history, newest first, as `GET .../locations` lists it (ignoring
+        the plan's retention)."""
+        with self._lock:
+            history = self._devices[device_key].history
+            return [self._location_json(location) for location in reversed(history)]
+
     def user_latency(self, token: str | None) -> float:
         """The injected latency of the token's user; 0 for an unknown token."""
         with self._lock:
@@ -449,6 +537,86 @@ class PulsetrackerApi:
         if device is None or self._apps[device.app_key].user_id != user.id:
             raise Abort(self._json(404, {"message": DEVICE_NOT_FOUND}))
         return self._json(200, {"data": self._device_json(device)})
+
+    def _create_device(self, req: RecordedRequest) -> Response:
+        user = self._authenticate(req)
+        # The plan is checked before the input, as for apps.
+        if not user.email_verified or len(self._devices_of(user, None)) >= user.device_limit:
+            raise Abort(self._json(403, {"message": QUOTA_MESSAGE}))
+        data = _laravel_input(req)
+        errors: dict[str, list[str]] = {}
+        name = _trimmed(data.get("name"))
+        if name is None:
+            errors["name"] = [NAME_REQUIRED]
+        app_key = _trimmed(data.get("app_key"))
+        app = self._apps.get(app_key) if isinstance(app_key, str) else None
+        if app_key is None:
+            errors["app_key"] = [APP_KEY_REQUIRED]
+        elif app is None:
+            errors["app_key"] = [APP_KEY_INVALID]
+        type_id = _trimmed(data.get("type_id"))
+        device_type = _device_type(type_id)
+        if type_id is None:
+            errors["type_id"] = [TYPE_ID_REQUIRED]
+        elif device_type is None:
+            errors["type_id"] = [TYPE_ID_INVALID]
+        if errors:
+            raise Abort(self._json(422, validation_body(errors)))
+        assert app is not None
+        assert device_type is not None
+        if isinstance(name, list | dict) or len(_php_string(name)) > NAME_COLUMN_LENGTH:
+            # No max rule upstream: the column overflows (strict SQL mode), as for apps.
+            raise Abort(self._json(500, {"message": SERVER_ERROR}))
+        # `app_key` is checked against every user's apps; someone else's is found, then refused.
+        if app.user_id != user.id:
+            raise Abort(self._json(404, {"message": APP_NOT_FOUND}))
+        device = self._store_device(app, _php_string(name), device_type, None, [])
+        return self._json(self.create_status, {"data": self._device_json(device)})
+
+    def _rename_device(self, req: RecordedRequest, key: str) -> Response:
+        user = self._authenticate(req)
+        name = self._validated_name(req)
+        device = self._owned_device(user, key)
+        device.name = name
+        return self._rename_response(name)
+
+    def _device_locations(self, req: RecordedRequest, key: str) -> Response:
+        user = self._authenticate(req)
+        device = self._owned_device(user, key)
+        kept_since = _now() - timedelta(days=user.retention_days)
+        rows = [row for row in reversed(device.history) if row.updated_at >= kept_since]
+        found = _PAGE_NUMBER.match(req.query.get("per_page") or "")
+        per_page = max(int(found.group(1)), 1) if found else LOCATIONS_PER_PAGE
+        page = resolve_page(req.query.get("page"))
+        path = f"{req.base_url}/pulsetracker/api/devices/{key}/locations"
+        extra = {"per_page": req.query["per_page"]} if "per_page" in req.query else {}
+        items = [self._location_json(row) for row in rows]
+        return self._json(200, paginate(items, page, path, extra, per_page=per_page))
+
+    def _device_types(self, req: RecordedRequest) -> Response:
+        self._authenticate(req)
+        return self._json(200, {"data": self.device_types()})
+
+    def _tracking(self, req: RecordedRequest) -> Response:
+        """A device's message: `{"appId", "clientId", "data": <GeoJSON Point>, "extra"}`."""
+        message = req.json() if "json" in req.content_type else None
+        message = message if isinstance(message, dict) else {}
+        device = self._devices.get(str(message.get("clientId")))
+        if device is None or device.app_key != message.get("appId"):
+            raise Abort(self._json(404, {"message": DEVICE_NOT_FOUND}))
+        try:
+            longitude, latitude = _coordinates(message.get("data"))
+        except (TypeError, ValueError):
+            raise Abort(self._json(422, {"message": "data must be a GeoJSON Point."})) from None
+        extra = message.get("extra") if isinstance(message.get("extra"), dict) else {}
+        self.report_position(device.key, longitude, latitude, extra=extra)
+        return Response(204, b"", {})
+
+    def _owned_device(self, user: User, key: str) -> Device:
+        device = self._devices.get(key)
+        if device is None or self._apps[device.app_key].user_id != user.id:
+            raise Abort(self._json(404, {"message": DEVICE_NOT_FOUND}))
+        return device
 
     def _login_page(self, req: RecordedRequest) -> Response:
         return html_response(200, "<!DOCTYPE html><title>Log in</title><h1>Pulsetracker</h1>")
@@ -567,6 +735,8 @@ class PulsetrackerApi:
     ) -> User:
         user_id = int(token.split("|", 1)[0])
         user = User(user_id, app_limit, email_verified, latency)
+        if app_limit > 1:  # a paid plan
+            user.device_limit, user.retention_days = 1000 * app_limit, PAID_RETENTION_DAYS
         self._users[user_id] = user
         self._tokens[token] = user_id
         self._next_user_id = max(self._next_user_id, user_id + 1)
@@ -607,6 +777,8 @@ class PulsetrackerApi:
         device = Device(
             key or str(uuid.uuid4()), app.key, name, device_type, _now(), location, quota, self._seq
         )
+        if location is not None:
+            device.history.append(location)
         self._devices[device.key] = device
         return device
 
@@ -673,7 +845,25 @@ class PulsetrackerApi:
                 )
             key = str(uuid.uuid5(_NAMESPACE, f"pulsetracker-device-{app.key}-{number}"))
             quota = _seeded_quota(_now() - timedelta(days=40), _now(), salt + number)
-            self._store_device(app, f"Phone {number}", "Smartphone", location, quota, key=key)
+            device = self._store_device(
+                app, f"Phone {number}", "Smartphone", location, quota, key=key
+            )
+            if location is not None:
+                self._seed_track(device, location, number)
+
+    def _seed_track(self, device: Device, last: Location, number: int) -> None:
+        """Twelve positions, a quarter of an hour apart, leading to the device's last one."""
+        for step in range(12, 0, -1):
+            point = self._location(
+                {
+                    "lon": last.longitude - 0.002 * step,
+                    "lat": last.latitude - 0.0015 * step * (1 if number % 2 else -1),
+                    "extra_data": {"speed": 30 + step},
+                }
+            )
+            point.updated_at = last.updated_at - timedelta(minutes=15 * step)
+            device.history.append(point)
+        device.history.sort(key=lambda row: (row.updated_at, row.id))
 
 
 def _coordinates(spec: Any) -> tuple[float, float]:
@@ -691,6 +881,33 @@ def _coordinates(spec: Any) -> tuple[float, float]:
         return float(longitude), float(latitude)
     longitude, latitude = spec
     return float(longitude), float(latitude)
+
+
+def _trimmed(value: Any) -> Any:
+    """TrimStrings then ConvertEmptyStringsToNull; empty arrays count as missing too."""
+    if isinstance(value, str):
+        value = value.strip() or None
+    return None if value == [] or value == {} else value
+
+
+def _device_type(value: Any) -> str | None:
+    """The name of the device type with this id (an integer or its digits), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value)
+    if not text.isdigit() or not 1 <= int(text) <= len(DEVICE_TYPES):
+        return None
+    return DEVICE_TYPES[int(text) - 1]
+
+
+def _count_message(quota: list[dict[str, int]], moment: datetime) -> None:
+    """One more message in `moment`'s month of a `quota` list (kept oldest month first)."""
+    for row in quota:
+        if (row["year"], row["month"]) == (moment.year, moment.month):
+            row["messages_sent"] += 1
+            return
+    quota.append({"year": moment.year, "month": moment.month, "messages_sent": 1})
+    quota.sort(key=lambda row: (row["year"], row["month"]))
 
 
 def _bearer(req: RecordedRequest) -> str | None:

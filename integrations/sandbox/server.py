@@ -3,6 +3,7 @@ and fault injection."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import socket
@@ -28,6 +29,12 @@ PULSOID_API_PREFIX = "/pulsoid/api/v1"
 PULSOID_OAUTH_PREFIX = "/pulsoid/oauth2"
 PULSOID_VIEWER_PREFIX = "/pulsoid/widget/view"
 OIDC_PREFIX = "/oidc"
+#: Map tiles (`/tiles/{z}/{x}/{y}.png`): one plain grey image for every tile, so maps in tests
+#: load their tiles without the internet.
+TILES_PREFIX = "/tiles"
+TILE_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGN4AgAA5gDlWNqJzgAAAABJRU5ErkJggg=="
+)
 #: How many pieces a `slow_body` fault cuts the body into, at most.
 SLOW_BODY_PIECES = 50
 #: A connection silent for this long is dropped, so a stalled client cannot pin a thread.
@@ -161,6 +168,12 @@ class Sandbox:
         """The OpenID Connect provider's issuer (discovery below `/.well-known/`)."""
         return f"{self.url}{OIDC_PREFIX}"
 
+    @property
+    def map_tiles_url(self) -> str:
+        """A map tile server (every tile the same grey square) for PULSETRACKER_MAP_TILES_URL
+        where maps must not reach the internet (the tests)."""
+        return f"{self.url}{TILES_PREFIX}/{{z}}/{{x}}/{{y}}.png"
+
     def env(self) -> dict[str, str]:
         """The settings that point the portal at this sandbox."""
         return {
@@ -262,6 +275,8 @@ class Sandbox:
             return self._pulsoid_viewer.handle(request, path[len(PULSOID_VIEWER_PREFIX) :])
         if _below(path, OIDC_PREFIX):
             return self.oidc.handle(request, path[len(OIDC_PREFIX) :])
+        if _below(path, TILES_PREFIX) and request.method in ("GET", "HEAD"):
+            return Response(200, TILE_PNG, {"Content-Type": "image/png"})
         if path == "/" and request.method in ("GET", "HEAD"):
             return html_response(200, self._index_html())
         return json_response(
