@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -16,6 +18,10 @@ from integrations.pulsetracker.listing import all_apps
 
 APPS_API = "/pulsetracker/api/apps"
 NASTY = '<script>alert("x")</script>{{ request }}{% now "Y" %}'
+
+
+def list_url_base(credential) -> str:
+    return reverse("app-list", args=[credential.pk])
 
 
 def list_url(credential, page: int | None = None) -> str:
@@ -105,18 +111,18 @@ def test_a_page_past_the_end_says_so_and_links_back(as_user, bob, pulsetracker_c
     assert "Go to the first page" in body
 
 
-def test_one_upstream_call_per_view_and_none_for_a_repeat_view(
+def test_the_first_view_reads_every_page_at_once_and_later_views_none(
     as_user, bob, pulsetracker_credential, sandbox_settings
 ):
     client = as_user(bob)
     before = upstream_gets(sandbox_settings)
     client.get(list_url(pulsetracker_credential))
-    assert upstream_gets(sandbox_settings) == before + 1
+    assert upstream_gets(sandbox_settings) == before + 3  # pages 1, 2 and 3 of Pulsetracker's
     client.get(list_url(pulsetracker_credential))
     client.get(list_url(pulsetracker_credential), **htmx())
-    assert upstream_gets(sandbox_settings) == before + 1
     client.get(list_url(pulsetracker_credential, 2))
-    assert upstream_gets(sandbox_settings) == before + 2
+    client.get(list_url(pulsetracker_credential) + "?q=fleet&sort=name&page=2", **htmx())
+    assert upstream_gets(sandbox_settings) == before + 3
 
 
 def test_the_cache_can_be_turned_off(
@@ -127,7 +133,108 @@ def test_the_cache_can_be_turned_off(
     before = upstream_gets(sandbox_settings)
     client.get(list_url(pulsetracker_credential))
     client.get(list_url(pulsetracker_credential))
-    assert upstream_gets(sandbox_settings) == before + 2
+    assert upstream_gets(sandbox_settings) == before + 6
+
+
+# Search, sort and pages, over every app of the account
+
+
+def names(body: str) -> list[str]:
+    """The app names of the table's rows, top to bottom."""
+    return re.findall(r'data-testid="app-name">([^<]*)</a>', body)
+
+
+def listed(client, credential, query: str = "", **extra) -> str:
+    return client.get(list_url(credential) + query, **extra).content.decode()
+
+
+def add_usage_apps(sandbox) -> None:
+    """Three apps named "zz …" whose messages this month are known."""
+    now = datetime.now(UTC)
+    token = sandbox.seed.pulsetracker_paid_token
+    for name, sent in [("zz Quiet", 5), ("zz Busy", 12000), ("zz Middling", 300)]:
+        quota = [{"year": now.year, "month": now.month, "messages_sent": sent}]
+        sandbox.pulsetracker.add_app(token, name, quota=quota)
+
+
+def test_search_finds_apps_by_name_or_key_on_any_upstream_page(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(bob)
+    body = listed(client, pulsetracker_credential, "?q=FLEET 0", **htmx())
+    assert names(body) == [f"Fleet 0{n}" for n in range(9, 0, -1)]  # the oldest, page 3 upstream
+    assert "Page 1 of 1 · 9 apps matching “FLEET 0”" in body
+    oldest = sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)[-1]
+    by_key = listed(client, pulsetracker_credential, f"?q={oldest['key'][:13].upper()}")
+    assert names(by_key) == [oldest["name"]]
+
+
+def test_sort_by_name_created_or_messages_both_ways(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    add_usage_apps(sandbox_settings)
+    client = as_user(bob)
+
+    def first(sort: str) -> str:
+        return names(listed(client, pulsetracker_credential, f"?sort={sort}", **htmx()))[0]
+
+    assert first("name") == "Fleet 01"
+    assert first("-name") == "zz Quiet"
+    assert first("created") == "Fleet 01"
+    assert first("-created") == "zz Middling"
+    by_messages = listed(client, pulsetracker_credential, "?q=zz&sort=-messages", **htmx())
+    assert names(by_messages) == ["zz Busy", "zz Middling", "zz Quiet"]
+    assert 'aria-sort="descending">Messages this month' in by_messages
+    fewest = listed(client, pulsetracker_credential, "?q=zz&sort=messages", **htmx())
+    assert names(fewest) == ["zz Quiet", "zz Middling", "zz Busy"]
+
+
+def test_an_unknown_order_is_newest_first(as_user, bob, pulsetracker_credential):
+    body = listed(as_user(bob), pulsetracker_credential, "?sort=__class__")
+    assert names(body)[0] == "Fleet 30"
+    assert '<option value="-created" selected>' in body
+
+
+def test_pages_are_numbered_with_the_current_one_marked_and_links_keep_search_and_sort(
+    as_user, bob, pulsetracker_credential
+):
+    body = listed(as_user(bob), pulsetracker_credential, "?q=fleet&sort=name&page=2", **htmx())
+    assert names(body)[0] == "Fleet 13"
+    assert "Page 2 of 3 · 30 apps matching “fleet”" in body
+    pager = body[body.index('data-testid="page-links"') :]
+    assert re.search(r'aria-current="page">2</a>', pager)
+    for number in (1, 3):
+        assert (
+            f'hx-get="{list_url_base(pulsetracker_credential)}?q=fleet&amp;sort=name&amp;page={number}"'
+            in pager
+        )
+    assert 'rel="prev"' in body
+    assert 'rel="next"' in body
+
+
+def test_a_full_page_keeps_the_search_and_order_filled_in(as_user, bob, pulsetracker_credential):
+    body = listed(as_user(bob), pulsetracker_credential, "?q=Fleet+2&sort=-name")
+    assert 'name="q" value="Fleet 2"' in body
+    assert '<option value="-name" selected>' in body
+    assert names(body)[0] == "Fleet 29"
+    assert 'hx-trigger="input changed delay:300ms, search"' in body
+
+
+def test_a_search_that_matches_nothing_says_so_and_offers_every_app(
+    as_user, bob, pulsetracker_credential
+):
+    body = listed(as_user(bob), pulsetracker_credential, "?q=nothing+like+it", **htmx())
+    assert "No apps match “nothing like it”" in body
+    assert "Show every app" in body
+    assert 'data-testid="app-row"' not in body
+
+
+def test_an_account_with_more_apps_than_the_portal_reads_says_so(
+    as_user, bob, pulsetracker_credential, monkeypatch
+):
+    monkeypatch.setattr(listing, "MAX_PAGES", 2)
+    body = listed(as_user(bob), pulsetracker_credential)
+    assert "Showing the newest 24 of 30 apps" in body
 
 
 def test_an_account_without_apps_shows_the_empty_state(as_user, alice, acme, sandbox_settings):

@@ -26,13 +26,20 @@ def test_page_through_thirty_apps_and_back_lands_on_the_previous_page(
     log_in(page, live_server, bob)
     page.get_by_role("link", name="Apps").click()
     position = page.get_by_test_id("pager-position")
+    pages = page.get_by_role("navigation", name="Pages")
     expect(position).to_have_text("Page 1 of 3 · 30 apps")
     expect(page.get_by_test_id("app-row")).to_have_count(12)
     expect(page.get_by_test_id("app-row").first).to_contain_text("Fleet 30")
+    expect(pages.get_by_role("link", name="1", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
 
-    page.get_by_role("link", name="Next →").click()
+    pages.get_by_role("link", name="2", exact=True).click()
     expect(position).to_have_text("Page 2 of 3 · 30 apps")
     expect(page).to_have_url(re.compile(r"\?page=2$"))
+    expect(pages.get_by_role("link", name="2", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     expect(page.get_by_test_id("app-row").first).to_contain_text("Fleet 18")
     page.get_by_role("link", name="Next →").click()
     expect(position).to_have_text("Page 3 of 3 · 30 apps")
@@ -45,6 +52,41 @@ def test_page_through_thirty_apps_and_back_lands_on_the_previous_page(
     page.reload()
     expect(position).to_have_text("Page 2 of 3 · 30 apps")
     expect(page.get_by_test_id("app-row").first).to_contain_text("Fleet 18")
+
+
+def test_search_and_sort_change_only_the_table_and_survive_reload_and_back(
+    live_server, page: Page, bob, pulsetracker_credential
+):
+    log_in(page, live_server, bob)
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/")
+    search = page.get_by_label("Search apps")
+    position = page.get_by_test_id("pager-position")
+    rows = page.get_by_test_id("app-row")
+
+    search.fill("fleet 0")
+    expect(position).to_have_text("Page 1 of 1 · 9 apps matching “fleet 0”")
+    expect(rows.first).to_contain_text("Fleet 09")  # from Pulsetracker's third page
+    expect(page).to_have_url(re.compile(r"\?q=fleet(%20|\+)0"))
+    expect(search).to_be_focused()  # the field was not swapped away
+    expect(search).to_have_value("fleet 0")
+
+    page.get_by_label("Sort").select_option(label="Name, A to Z")
+    expect(rows.first).to_contain_text("Fleet 01")
+    expect(page).to_have_url(re.compile(r"sort=name"))
+
+    page.reload()
+    expect(page.get_by_label("Search apps")).to_have_value("fleet 0")
+    expect(page.get_by_label("Sort")).to_have_value("name")
+    expect(rows.first).to_contain_text("Fleet 01")
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"sort=-created"))
+    expect(rows.first).to_contain_text("Fleet 09")
+    expect(page.get_by_label("Search apps")).to_have_value("fleet 0")
+
+    settled(page)
+    page.get_by_label("Search apps").fill("")
+    expect(position).to_have_text("Page 1 of 3 · 30 apps")
 
 
 def test_create_an_app_then_hit_the_plan_limit_with_the_name_kept(

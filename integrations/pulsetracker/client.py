@@ -4,6 +4,9 @@ See ../shared/api/pulsetracker.md for what the API really does. The odd corners 
 create answers 200 or 201 with `devices_count: null`; rename answers `"name"`, `1` (as text/html)
 or nothing, so the new name is taken from what was sent; timestamps come with or without
 microseconds; a device's position is GeoJSON `[longitude, latitude]` or `{"lat", "long"}`.
+Geofences: the polygon is sent as a JSON string of `{"geometry": ...}`, the app is named by a
+numeric id no app endpoint returns, an update answers an empty body, there is no delete, and an
+invalid polygon's 422 carries a `message` that is itself JSON.
 Devices: create is checked for quota (403) before its input (422), and an app key of another
 account is a 404 after validation; rename answers the bare text `1`; device type ids differ
 between installations, so they are always read (`device_types`); location history is pages of
@@ -12,6 +15,7 @@ between installations, so they are always read (`device_types`); location histor
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -204,6 +208,53 @@ class PulsetrackerClient(http.TokenClient):
         data = self._request("GET", f"/devices/{_segment(key)}/locations", params=params).json()
         return _page(data, _last_location, "the device's location history")
 
+    # Geofences
+
+    def list_geofences(self, page: int = 1, app_id: int | None = None) -> Page[Geofence]:
+        """One page of the user's geofences (12 per page), of one app when `app_id` is given."""
+        params: dict[str, Any] = {"page": max(1, int(page))}
+        if app_id is not None:
+            params["app_id"] = int(app_id)
+        data = self._request("GET", "/geofences", params=params).json()
+        return _page(data, _geofence, "the list of geofences")
+
+    def get_geofence(self, geofence_id: int) -> Geofence:
+        data = self._request("GET", f"/geofences/{int(geofence_id)}").json()
+        return _geofence(_unwrap(data, "the geofence"))
+
+    def create_geofence(
+        self, *, name: str, app_id: int, polygon: Polygon, webhook_url: str | None
+    ) -> Geofence:
+        """Create a geofence. The polygon travels as a JSON string of `{"geometry": polygon}`."""
+        body = {
+            "name": name,
+            "app_id": int(app_id),
+            "geometry": _geometry_field(polygon),
+            "webhook_url": webhook_url or None,
+        }
+        data = self._request("POST", "/geofences", json_body=body).json()
+        return _geofence(_unwrap(data, "the new geofence"))
+
+    def update_geofence(
+        self,
+        geofence_id: int,
+        *,
+        app_id: int,
+        name: str | None = None,
+        polygon: Polygon | None = None,
+        webhook_url: str | None = None,
+    ) -> None:
+        """Change a geofence. `app_id` is required upstream; the answer is an empty body, so
+        nothing comes back (re-read the geofence to show it)."""
+        body: dict[str, Any] = {"app_id": int(app_id)}
+        if name is not None:
+            body["name"] = name
+        if polygon is not None:
+            body["geometry"] = _geometry_field(polygon)
+        if webhook_url is not None:
+            body["webhook_url"] = webhook_url or None
+        self._request("PUT", f"/geofences/{int(geofence_id)}", json_body=body)
+
     # Transport
 
     def _request(
@@ -238,10 +289,13 @@ def _error(response: http.RawResponse) -> UpstreamError:
         fallback = "Pulsetracker refused: the plan's quota is reached."
         return QuotaExceeded(message or fallback, **kwargs)
     if status == 404:
+        if message and "Geofence" in message:
+            return NotFound("Pulsetracker has no such geofence for this token.", **kwargs)
         return NotFound("Pulsetracker has no such app or device for this token.", **kwargs)
     if status == 422:
-        errors = body.get("errors") if isinstance(body, dict) else None
-        return ValidationFailed(message, errors=_field_errors(errors), **kwargs)
+        errors = _field_errors(body.get("errors") if isinstance(body, dict) else None)
+        message, errors = _decoded_validation(message, errors)
+        return ValidationFailed(message, errors=errors, **kwargs)
     if status == 405:
         return UpstreamError("Pulsetracker does not support that action.", **kwargs)
     return UpstreamError(
@@ -356,3 +410,118 @@ def _position(data: Any) -> Position | None:
         raise BadResponse(
             "Pulsetracker sent a location that is not a pair of numbers.", service=SERVICE
         ) from None
+
+
+# Geofences
+#
+# A geofence names its app by the app's numeric id, which no app endpoint returns; the portal
+# keeps it per app (`integrations.models.GeofenceApp`). Polygons are GeoJSON, longitude first.
+
+Polygon = dict[str, Any]  # {"type": "Polygon", "coordinates": [[[lng, lat], ...]]}
+
+
+@dataclass(frozen=True)
+class Geofence:
+    id: int
+    name: str
+    app_id: int
+    webhook_url: str | None
+    polygon: Polygon
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @property
+    def ring(self) -> list[tuple[float, float]]:
+        """The outer ring as (latitude, longitude) pairs, the order maps draw in."""
+        return [(point[1], point[0]) for point in self.polygon["coordinates"][0]]
+
+
+def _geometry_field(polygon: Polygon) -> str:
+    """What the service reads from `geometry`: a JSON string of `{"geometry": <Polygon>}`."""
+    return json.dumps({"geometry": polygon}, separators=(",", ":"))
+
+
+def polygon_from(data: Any) -> Polygon:
+    """A GeoJSON Polygon checked ring by ring (closed rings of at least four [lng, lat] points
+    within range), or ValueError saying what is wrong. Takes a Polygon, a Feature holding one,
+    or `{"geometry": Polygon}` (the service's own wrapping)."""
+    if isinstance(data, dict) and (data.get("type") == "Feature" or "type" not in data):
+        data = data.get("geometry")
+    if not isinstance(data, dict) or data.get("type") != "Polygon":
+        raise ValueError("That is not a GeoJSON Polygon (its “type” must be “Polygon”).")
+    rings = data.get("coordinates")
+    if not isinstance(rings, list) or not rings:
+        raise ValueError("The polygon has no coordinates.")
+    checked = []
+    for ring in rings:
+        if not isinstance(ring, list):
+            raise ValueError("Each ring of the polygon must be a list of [longitude, latitude].")
+        points = []
+        for point in ring:
+            if not isinstance(point, list | tuple) or len(point) < 2 or not _numbers(point[:2]):
+                raise ValueError("Each point must be [longitude, latitude], two numbers.")
+            longitude, latitude = float(point[0]), float(point[1])
+            if not (-180 <= longitude <= 180 and -90 <= latitude <= 90):
+                raise ValueError(f"The point [{longitude}, {latitude}] is off the map.")
+            points.append([longitude, latitude])
+        if len(points) >= 3 and points[0] != points[-1]:
+            points.append(list(points[0]))  # GeoJSON rings end where they start
+        if len(points) < 4:
+            raise ValueError("A polygon needs at least three distinct points.")
+        checked.append(points)
+    return {"type": "Polygon", "coordinates": checked}
+
+
+def _numbers(values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def _geofence(data: Any) -> Geofence:
+    r = Reader(data, service=SERVICE, what="a geofence")
+    geometry = r.data.get("geometry")
+    if isinstance(geometry, str):  # stored as sent: a JSON string, possibly still wrapped
+        try:
+            geometry = json.loads(geometry)
+        except ValueError:
+            geometry = None
+    try:
+        polygon = polygon_from(geometry)
+    except ValueError as exc:
+        raise BadResponse(
+            f"Pulsetracker sent a geofence whose shape the portal cannot read: {exc}",
+            service=SERVICE,
+        ) from None
+    webhook_url = r.opt_str("webhook_url")
+    return Geofence(
+        id=r.int("id"),
+        name=r.str("name"),
+        app_id=r.int("app_id"),
+        webhook_url=webhook_url or None,
+        polygon=polygon,
+        created_at=r.opt_datetime("created_at"),
+        updated_at=r.opt_datetime("updated_at"),
+    )
+
+
+def _decoded_validation(
+    message: str | None, errors: dict[str, list[str]]
+) -> tuple[str | None, dict[str, list[str]]]:
+    """A 422 whose `message` is itself JSON (the geofence endpoints encode it once more): the
+    decoded text, or the decoded field errors merged with any sent beside it."""
+    text = (message or "").strip()
+    if not text or text[0] not in '{["':
+        return message, errors
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return message, errors
+    if isinstance(decoded, str):
+        return decoded, errors
+    if isinstance(decoded, list):
+        return "; ".join(str(item) for item in decoded) or message, errors
+    if isinstance(decoded, dict):
+        found = _field_errors(decoded)
+        merged = {**found, **errors}
+        first = next((m for messages in merged.values() for m in messages), None)
+        return first or message, merged
+    return message, errors

@@ -11,9 +11,9 @@ reading every page again.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from integrations import cache, fanout
 from integrations.pulsetracker.client import App, PulsetrackerClient
@@ -83,3 +83,47 @@ def _load(credential: Credential, user: User) -> AppList:
         for app in items:
             apps.setdefault(app.key, app)
     return AppList(tuple(apps.values()), max(first.total, len(apps)))
+
+
+# Searching and sorting, in the portal, over the whole list
+
+
+@dataclass(frozen=True)
+class Order:
+    """One way to sort the list: its label in the picker, the key, and the direction."""
+
+    label: str
+    key: Callable[[App], Any]
+    descending: bool
+    column: str  # the table's column it sorts (for aria-sort)
+
+
+#: The orders the apps page offers, by the value its URL carries (`?sort=`).
+ORDERS: dict[str, Order] = {
+    "-created": Order("Newest first", lambda app: app.created_at, True, "created"),
+    "created": Order("Oldest first", lambda app: app.created_at, False, "created"),
+    "name": Order("Name, A to Z", lambda app: app.name.casefold(), False, "name"),
+    "-name": Order("Name, Z to A", lambda app: app.name.casefold(), True, "name"),
+    "-messages": Order(
+        "Most messages this month", lambda app: app.messages_this_month, True, "messages"
+    ),
+    "messages": Order(
+        "Fewest messages this month", lambda app: app.messages_this_month, False, "messages"
+    ),
+}
+DEFAULT_ORDER = "-created"  # Pulsetracker's own order
+
+
+def matching(apps: Iterable[App], query: str) -> list[App]:
+    """The apps whose name or key contains `query`, ignoring case; all of them for ""."""
+    wanted = query.strip().casefold()
+    if not wanted:
+        return list(apps)
+    return [app for app in apps if wanted in app.name.casefold() or wanted in app.key.casefold()]
+
+
+def ordered(apps: Iterable[App], sort: str) -> list[App]:
+    """The apps in the order `sort` names (an unknown one is the default). Ties keep the list's
+    own order, newest first."""
+    order = ORDERS.get(sort, ORDERS[DEFAULT_ORDER])
+    return sorted(apps, key=order.key, reverse=order.descending)

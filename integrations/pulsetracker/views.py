@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,13 +23,22 @@ from accounts.access import Action, team_object_or_404, team_view
 from integrations import cache, fanout
 from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
 from integrations.models import Credential, Service, Submission
+from integrations.pulsetracker import listing
 from integrations.pulsetracker.charts import monthly_chart
-from integrations.pulsetracker.client import App, Device, Page, PulsetrackerClient
+from integrations.pulsetracker.client import (
+    NAME_MAX_LENGTH,
+    App,
+    Device,
+    Page,
+    PulsetrackerClient,
+)
 from integrations.pulsetracker.forms import AppNameForm
+from integrations.pulsetracker.listing import all_apps
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest, render_screen
 
 APPS = "pulsetracker/apps.html"
+PER_PAGE = 12  # apps to a page of the list (the portal's pages, over the whole cached list)
 
 
 def _credential(request: PortalRequest, cid: int) -> Credential:
@@ -65,28 +75,49 @@ def _failure(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
     return {"kind": "unavailable", "message": exc.message}
 
 
-def load_page(request: PortalRequest, credential: Credential, number: int) -> Page[App]:
-    """One upstream call per page view at most; repeat views come from the cache."""
+def _list_query(request: PortalRequest) -> dict[str, Any]:
+    """What the list's URL asks for: the search, the order and the page (all kept in the URL, so
+    reload and Back show the same)."""
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in listing.ORDERS else listing.DEFAULT_ORDER
+    order = listing.ORDERS[sort]
+    return {
+        "q": request.GET.get("q", "").strip()[:NAME_MAX_LENGTH],
+        "sort": sort,
+        "sort_column": order.column,
+        "sort_direction": "descending" if order.descending else "ascending",
+        "page_number": _page_number(request),
+    }
 
-    def load() -> Page[App]:
-        with using(credential, request.user) as token:
-            return PulsetrackerClient(token).list_apps(page=number)
 
-    return cache.cached(credential.pk, f"apps:{number}", load)
-
-
-def _list_context(request: PortalRequest, credential: Credential, number: int) -> dict[str, Any]:
+def _list_context(
+    request: PortalRequest, credential: Credential, query: dict[str, Any]
+) -> dict[str, Any]:
+    """The list as the URL asks for it: every app of the account (cached as one list),
+    searched, sorted and cut into pages here."""
     context: dict[str, Any] = {
         "credential": credential,
         "credentials": _team_credentials(request),
+        "orders": listing.ORDERS,
+        "apps": None,
         "page": None,
         "error": None,
-        "page_number": number,
+        **query,
     }
     try:
-        context["page"] = load_page(request, credential, number)
+        found = all_apps(credential, request.user)
     except (CredentialUnusable, UpstreamError) as exc:
         context["error"] = _failure(exc)
+        return context
+    shown = listing.ordered(listing.matching(found.apps, query["q"]), query["sort"])
+    paginator = Paginator(shown, PER_PAGE)
+    number = query["page_number"]
+    context.update(apps=found, matches=len(shown), page_count=paginator.num_pages)
+    if number <= paginator.num_pages:
+        context["page"] = paginator.page(number)
+        context["page_links"] = list(
+            paginator.get_elided_page_range(number, on_each_side=2, on_ends=1)
+        )
     return context
 
 
@@ -106,7 +137,7 @@ def apps_home(request: PortalRequest) -> HttpResponse:
 @team_view(Action.READ)
 def app_list(request: PortalRequest, cid: int) -> HttpResponse:
     """The apps page; for htmx (paging, retry, refresh after a create) only its table."""
-    context = _list_context(request, _credential(request, cid), _page_number(request))
+    context = _list_context(request, _credential(request, cid), _list_query(request))
     context["form"] = _fresh_form()
     return render_screen(request, APPS, "apps-table", context)
 
@@ -166,7 +197,7 @@ def _create_answer(
         if notice:
             response["HX-Trigger"] = "app-created"
         return response
-    context = _list_context(request, credential, 1)
+    context = _list_context(request, credential, _list_query(request))
     context.update(form=form, notice=notice)
     return render(request, APPS, context)
 

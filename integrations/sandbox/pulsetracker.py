@@ -8,7 +8,10 @@ the docs and the running service disagree switchable through the attributes of
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import logging
 import math
 import re
 import secrets
@@ -19,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+from urllib.request import Request, urlopen
 
 from .seed import SEED
 from .web import RecordedRequest, Response, Router, html_response, json_response, redirect
@@ -44,6 +48,10 @@ TYPE_ID_INVALID = "The selected type id is invalid."
 #: What the tracking servers answer a device over its plan's monthly messages.
 ERR_QUOTA = "ERR_QUOTA"
 SERVER_ERROR = "Server Error"
+GEOFENCE_NOT_FOUND = "No query results for model [App\\Models\\Geofence]"
+UNAUTHORIZED = "This action is unauthorized."
+#: How long the sandbox waits for a geofence's webhook URL to answer.
+WEBHOOK_TIMEOUT = 5.0
 
 RENAME_ANSWERS = ("one", "string", "empty")
 TIMESTAMP_STYLES = ("micro", "plain")
@@ -52,6 +60,7 @@ LOCATION_STYLES = ("geojson", "latlong")
 _NAMESPACE = uuid.UUID("5b0c7f3e-2f7a-4f4e-9a59-6a1d2a9c0b11")
 _PAGE_NUMBER = re.compile(r"^\s*[+]?(0|[1-9][0-9]*)\s*$")
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
+log = logging.getLogger("integrations.sandbox")
 #: The seeded device types (`GET /device_types`), ids from 1 in this order.
 DEVICE_TYPES = (
     "Smartphone",
@@ -121,6 +130,22 @@ class App:
     created_at: datetime
     quota: list[dict[str, int]]
     seq: int
+    #: The numeric id the service keeps internally; only geofences name an app by it.
+    id: int = 0
+
+
+@dataclass
+class Geofence:
+    """A polygon of an app (named by the app's numeric id) with an optional webhook URL."""
+
+    id: int
+    user_id: int
+    app_id: int
+    name: str
+    polygon: dict[str, Any]
+    webhook_url: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass
@@ -318,6 +343,14 @@ class PulsetrackerApi:
         # `make demo` (and anyone) can move a device.
         self.router.add(r"/tracking", POST=self._tracking)
         self.router.add(r"/login", GET=self._login_page)
+        # No DELETE is routed for geofences: the service answers 405.
+        self.router.add(r"/api/geofences", GET=self._list_geofences, POST=self._create_geofence)
+        self.router.add(
+            r"/api/geofences/(?P<gid>[^/]+)",
+            GET=self._get_geofence,
+            PUT=self._update_geofence,
+            PATCH=self._update_geofence,
+        )
         self.reset()
 
     # ----------------------------------------------------------------- state for tests
@@ -341,6 +374,11 @@ class PulsetrackerApi:
             self._seq = 0
             self._next_user_id = 1
             self._next_location_id = 1
+            self._next_app_id = 1
+            self._geofences: dict[int, Geofence] = {}
+            self._next_geofence_id = 1
+            #: Every geofence event POSTed to a webhook URL: url, body, headers, status, error.
+            self.webhook_deliveries: list[dict[str, Any]] = []
             self._seed()
 
     def add_user(
@@ -621,6 +659,265 @@ class PulsetrackerApi:
     def _login_page(self, req: RecordedRequest) -> Response:
         return html_response(200, "<!DOCTYPE html><title>Log in</title><h1>Pulsetracker</h1>")
 
+    # ----------------------------------------------------------------- geofences
+
+    def app_id(self, app_key: str) -> int:
+        """The numeric id of an app (shown in the vendor's dashboard; no app endpoint has it)."""
+        with self._lock:
+            return self._apps[app_key].id
+
+    def webhook_secret(self, token: str) -> str:
+        """The account's webhook secret ("Tokens & Webhooks" in the vendor's dashboard): the key
+        of the `p-signature` HMAC on every geofence event of the account."""
+        with self._lock:
+            return _webhook_secret(self._user_for_token(token).id)
+
+    def add_geofence(
+        self,
+        token: str,
+        app_key: str,
+        name: str,
+        ring: Iterable[tuple[float, float]],
+        *,
+        webhook_url: str | None = None,
+    ) -> dict[str, Any]:
+        """Store a geofence of one of the token user's apps and return it as GET shows it.
+        `ring` is (longitude, latitude) pairs, GeoJSON order; it is closed here."""
+        with self._lock:
+            user = self._user_for_token(token)
+            app = self._apps[app_key]
+            points = [[float(lon), float(lat)] for lon, lat in ring]
+            if points[0] != points[-1]:
+                points.append(list(points[0]))
+            polygon = {"type": "Polygon", "coordinates": [points]}
+            return self._geofence_json(
+                self._store_geofence(user, app.id, name, polygon, webhook_url)
+            )
+
+    def geofences(self, token: str) -> list[dict[str, Any]]:
+        """The token user's geofences, newest first, as GET shows them."""
+        with self._lock:
+            user = self._user_for_token(token)
+            return [self._geofence_json(g) for g in self._geofences_of(user, None)]
+
+    def move_device(self, device_key: str, latitude: float, longitude: float) -> list[dict]:
+        """A device reports a position (as over UDP or WebSocket). Every geofence of its app
+        whose inside it enters or leaves gets an event POSTed, signed, to its webhook URL, as
+        the service does. Returns the deliveries made (also kept in `webhook_deliveries`)."""
+        with self._lock:
+            device = self._devices[device_key]
+            previous = device.last_location
+            device.last_location = self._location({"lon": longitude, "lat": latitude})
+            outgoing = self.geofence_events(device, previous)
+        return [self._post_event(*event) for event in outgoing]
+
+    def geofence_events(
+        self, device: Device, previous: Location | None
+    ) -> list[tuple[str, bytes, str]]:
+        """The (url, body, signature) of each event a device's new position causes: a geofence
+        of its app with a webhook URL whose inside the device entered or left (a first position
+        counts as coming from outside). Call inside the lock, send outside it."""
+        current = device.last_location
+        if current is None:
+            return []
+        app = self._apps[device.app_key]
+        point = (current.longitude, current.latitude)
+        before = (previous.longitude, previous.latitude) if previous is not None else None
+        events = []
+        for geofence in self._geofences.values():
+            if geofence.app_id != app.id or not geofence.webhook_url:
+                continue
+            inside = point_in_polygon(point, geofence.polygon)
+            was_inside = before is not None and point_in_polygon(before, geofence.polygon)
+            if inside == was_inside:
+                continue
+            body = laravel_json(
+                {
+                    "event": "inside" if inside else "outside",
+                    "point": {"type": "Point", "coordinates": list(point)},
+                    "device_id": device.key,
+                    "geofence_id": geofence.id,
+                    "location_received_at": self._timestamp(current.updated_at),
+                    "event_sent_at": self._timestamp(datetime.now(UTC)),
+                }
+            ).encode()
+            secret = _webhook_secret(app.user_id).encode()
+            signature = hmac.new(secret, body, hashlib.sha256).hexdigest()
+            events.append((geofence.webhook_url, body, signature))
+        return events
+
+    def _post_event(self, url: str, body: bytes, signature: str) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", "p-signature": signature}
+        delivery: dict[str, Any] = {"url": url, "body": body, "headers": headers}
+        try:
+            # The URL is one a test or a person gave the geofence.
+            with urlopen(
+                Request(url, data=body, headers=headers, method="POST"), timeout=WEBHOOK_TIMEOUT
+            ) as answer:
+                delivery["status"] = answer.status
+        except OSError as exc:  # HTTPError included: it carries the status
+            delivery["status"] = getattr(exc, "code", None)
+            delivery["error"] = str(exc)
+            log.info("Geofence webhook to %s failed: %s", url, exc)
+        with self._lock:
+            self.webhook_deliveries.append(delivery)
+        return delivery
+
+    def _list_geofences(self, req: RecordedRequest) -> Response:
+        user = self._authenticate(req)
+        raw = req.query.get("app_id")
+        app_id = int(raw) if raw is not None and raw.strip().isdigit() else None
+        items = [self._geofence_json(g) for g in self._geofences_of(user, app_id)]
+        page = resolve_page(req.query.get("page"))
+        path = f"{req.base_url}/pulsetracker/api/geofences"
+        extra = {"app_id": raw} if raw is not None else {}
+        return self._json(200, paginate(items, page, path, extra))
+
+    def _get_geofence(self, req: RecordedRequest, gid: str) -> Response:
+        geofence = self._owned_geofence(self._authenticate(req), gid)
+        return self._json(200, {"data": self._geofence_json(geofence)})
+
+    def _create_geofence(self, req: RecordedRequest) -> Response:
+        user = self._authenticate(req)
+        data = _laravel_input(req)
+        errors: dict[str, list[str]] = {}
+        name = data.get("name")
+        name = name.strip() if isinstance(name, str) else name
+        if not name:
+            errors["name"] = [NAME_REQUIRED]
+        elif not isinstance(name, str) or len(name) > NAME_COLUMN_LENGTH:
+            errors["name"] = ["The name field must be a string of at most 255 characters."]
+        app = self._validate_app_id(data, errors, required=True)
+        self._validate_geometry(data, errors, required=True)
+        self._validate_webhook_url(data, errors)
+        if errors:
+            raise Abort(self._json(422, validation_body(errors)))
+        polygon = self._polygon(data["geometry"])
+        assert app is not None
+        assert isinstance(name, str)
+        if app.user_id != user.id:
+            raise Abort(self._json(403, {"message": UNAUTHORIZED}))
+        url = data.get("webhook_url") or None
+        geofence = self._store_geofence(user, app.id, name, polygon, url)
+        return self._json(201, {"data": self._geofence_json(geofence)})
+
+    def _update_geofence(self, req: RecordedRequest, gid: str) -> Response:
+        user = self._authenticate(req)
+        data = _laravel_input(req)
+        errors: dict[str, list[str]] = {}
+        app = self._validate_app_id(data, errors, required=True)
+        name = data.get("name")
+        if "name" in data and (not isinstance(name, str) or not name.strip()):
+            errors["name"] = ["The name field must be a string."]
+        if "geometry" in data:
+            self._validate_geometry(data, errors, required=False)
+        self._validate_webhook_url(data, errors)
+        if errors:
+            raise Abort(self._json(422, validation_body(errors)))
+        polygon = self._polygon(data["geometry"]) if data.get("geometry") else None
+        geofence = self._geofences.get(int(gid)) if gid.isdigit() else None
+        if geofence is None:
+            raise Abort(self._json(404, {"message": f"{GEOFENCE_NOT_FOUND} {gid}"}))
+        assert app is not None
+        if geofence.user_id != user.id or app.user_id != user.id:
+            raise Abort(self._json(403, {"message": UNAUTHORIZED}))
+        geofence.app_id = app.id
+        if isinstance(name, str) and name.strip():
+            geofence.name = name.strip()
+        if polygon is not None:
+            geofence.polygon = polygon
+        if "webhook_url" in data:
+            geofence.webhook_url = data.get("webhook_url") or None
+        geofence.updated_at = _now()
+        # The controller returns nothing: 200 with an empty body.
+        return Response(200, b"", {"Content-Type": "text/html; charset=UTF-8"})
+
+    def _validate_app_id(
+        self, data: Mapping[str, Any], errors: dict[str, list[str]], *, required: bool
+    ) -> App | None:
+        value = data.get("app_id")
+        if value in (None, ""):
+            if required:
+                errors["app_id"] = ["The app id field is required."]
+            return None
+        number = int(value) if str(value).strip().isdigit() else None
+        app = next((a for a in self._apps.values() if a.id == number), None)
+        if app is None:
+            errors["app_id"] = ["The selected app id is invalid."]
+        return app
+
+    def _validate_geometry(
+        self, data: Mapping[str, Any], errors: dict[str, list[str]], *, required: bool
+    ) -> None:
+        value = data.get("geometry")
+        if value in (None, ""):
+            if required:
+                errors["geometry"] = ["The geometry field is required."]
+            return
+        if not isinstance(value, str):
+            # The rule is `json`: an object sent as such is not a JSON string.
+            errors["geometry"] = ["The geometry field must be a valid JSON string."]
+            return
+        try:
+            json.loads(value)
+        except ValueError:
+            errors["geometry"] = ["The geometry field must be a valid JSON string."]
+
+    def _validate_webhook_url(self, data: Mapping[str, Any], errors: dict[str, list[str]]) -> None:
+        url = data.get("webhook_url")
+        if url in (None, ""):
+            return
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            errors["webhook_url"] = ["The webhook url field must be a valid URL."]
+
+    def _polygon(self, geometry: str) -> dict[str, Any]:
+        """The polygon inside the `{"geometry": ...}` JSON string; a bad one answers 422 with
+        the message JSON-encoded once more, as the service does."""
+        decoded = json.loads(geometry)
+        polygon = decoded.get("geometry") if isinstance(decoded, dict) else None
+        problem = polygon_problem(polygon)
+        if problem is not None:
+            message = json.dumps({"geometry": [problem]})
+            raise Abort(self._json(422, {"message": message}))
+        assert isinstance(polygon, dict)
+        return {"type": "Polygon", "coordinates": polygon["coordinates"]}
+
+    def _owned_geofence(self, user: User, gid: str) -> Geofence:
+        geofence = self._geofences.get(int(gid)) if gid.isdigit() else None
+        if geofence is None or geofence.user_id != user.id:
+            raise Abort(self._json(404, {"message": f"{GEOFENCE_NOT_FOUND} {gid}"}))
+        return geofence
+
+    def _store_geofence(
+        self, user: User, app_id: int, name: str, polygon: dict[str, Any], url: str | None
+    ) -> Geofence:
+        now = _now()
+        geofence = Geofence(self._next_geofence_id, user.id, app_id, name, polygon, url, now, now)
+        self._geofences[geofence.id] = geofence
+        self._next_geofence_id += 1
+        return geofence
+
+    def _geofences_of(self, user: User, app_id: int | None) -> list[Geofence]:
+        chosen = [
+            g
+            for g in self._geofences.values()
+            if g.user_id == user.id and (app_id is None or g.app_id == app_id)
+        ]
+        return sorted(chosen, key=lambda g: g.id, reverse=True)
+
+    def _geofence_json(self, geofence: Geofence) -> dict[str, Any]:
+        return {
+            "id": geofence.id,
+            "name": geofence.name,
+            "user_id": geofence.user_id,
+            "app_id": geofence.app_id,
+            "webhook_url": geofence.webhook_url,
+            "geometry": json.loads(json.dumps(geofence.polygon)),
+            "created_at": self._timestamp(geofence.created_at),
+            "updated_at": self._timestamp(geofence.updated_at),
+        }
+
     # ----------------------------------------------------------------- HTTP helpers
 
     def _json(self, status: int, data: Any) -> Response:
@@ -760,6 +1057,8 @@ class PulsetrackerApi:
         self._seq += 1
         quota = sorted(quota, key=lambda row: (row["year"], row["month"]))
         app = App(key or str(uuid.uuid4()), user.id, name, created_at, quota, self._seq)
+        app.id = self._next_app_id
+        self._next_app_id += 1
         self._apps[app.key] = app
         return app
 
@@ -908,6 +1207,73 @@ def _count_message(quota: list[dict[str, int]], moment: datetime) -> None:
             return
     quota.append({"year": moment.year, "month": moment.month, "messages_sent": 1})
     quota.sort(key=lambda row: (row["year"], row["month"]))
+
+
+def _webhook_secret(user_id: int) -> str:
+    """Each account's webhook secret: fixed per user, so `make demo` can print it."""
+    return "pt_whsec_" + hashlib.sha256(f"sandbox-webhook-{user_id}".encode()).hexdigest()[:32]
+
+
+def polygon_problem(polygon: Any) -> str | None:
+    """Why a GeoJSON Polygon is not one the service stores (None when it is): rings of at least
+    four positions, closed, in range, and not crossing themselves."""
+    if not isinstance(polygon, dict) or polygon.get("type") != "Polygon":
+        return "The geometry must be a GeoJSON Polygon."
+    rings = polygon.get("coordinates")
+    if not isinstance(rings, list) or not rings:
+        return "The polygon must have at least one ring."
+    for ring in rings:
+        if not isinstance(ring, list) or len(ring) < 4:
+            return "Each ring of the polygon must have at least four positions."
+        for point in ring:
+            valid = isinstance(point, list) and len(point) >= 2
+            if not valid or not all(isinstance(c, int | float) for c in point[:2]):
+                return "Each position must be a [longitude, latitude] pair of numbers."
+            if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
+                return "A position lies outside the valid longitude and latitude range."
+        if ring[0][:2] != ring[-1][:2]:
+            return "Each ring of the polygon must be closed."
+        if _crosses_itself(ring):
+            return "The polygon is not valid: its edges cross each other."
+    return None
+
+
+def _crosses_itself(ring: list[list[float]]) -> bool:
+    edges = [(ring[i], ring[i + 1]) for i in range(len(ring) - 1)]
+    for i, (a, b) in enumerate(edges):
+        for j in range(i + 1, len(edges)):
+            if j == i + 1 or (i == 0 and j == len(edges) - 1):
+                continue  # neighbours share a corner
+            c, d = edges[j]
+            if _segments_cross(a, b, c, d):
+                return True
+    return False
+
+
+def _segments_cross(a: list[float], b: list[float], c: list[float], d: list[float]) -> bool:
+    def side(p: list[float], q: list[float], r: list[float]) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    d1, d2, d3, d4 = side(c, d, a), side(c, d, b), side(a, b, c), side(a, b, d)
+    return ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0)) and 0 not in (d1, d2, d3, d4)
+
+
+def point_in_polygon(point: tuple[float, float], polygon: Mapping[str, Any]) -> bool:
+    """Whether a (longitude, latitude) point lies inside the polygon's outer ring and outside
+    its holes (ray casting, on the plane: fine for geofences of a few kilometres)."""
+    rings = polygon["coordinates"]
+    return _in_ring(point, rings[0]) and not any(_in_ring(point, hole) for hole in rings[1:])
+
+
+def _in_ring(point: tuple[float, float], ring: list[list[float]]) -> bool:
+    x, y = point
+    inside = False
+    for (x1, y1), (x2, y2) in zip(
+        (p[:2] for p in ring), (p[:2] for p in ring[1:] + ring[:1]), strict=True
+    ):
+        if (y1 > y) != (y2 > y) and x < (x2 - x1) * (y - y1) / (y2 - y1) + x1:
+            inside = not inside
+    return inside
 
 
 def _bearer(req: RecordedRequest) -> str | None:
