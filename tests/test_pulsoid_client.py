@@ -18,6 +18,7 @@ from integrations.errors import (
     PremiumRequired,
     TokenRejected,
     Unavailable,
+    UpstreamError,
     ValidationFailed,
 )
 from integrations.pulsoid.client import (
@@ -151,6 +152,40 @@ def test_update_widget_replaces_the_whole_configuration(full):
 def test_update_of_an_unknown_widget_is_not_found(full):
     with pytest.raises(NotFound):
         full.update_widget("00000000-0000-4000-8000-000000000000", {})
+
+
+@pytest.mark.parametrize("body", [b"", b'{"error_message": "forbidden"}'])
+def test_a_403_without_an_error_code_refuses_the_action_but_not_the_token(sandbox, full, body):
+    sandbox.fault("POST", WIDGETS, status=403, body=body)
+    with pytest.raises(MissingScope) as caught:
+        full.create_widget("Refused", {})
+    assert not isinstance(caught.value, TokenRejected)
+    assert caught.value.scope == "widgets:update"
+    assert "without saying the token is bad" in caught.value.message
+    assert "widgets:update" in caught.value.message
+
+
+def test_a_403_without_an_error_code_on_the_token_check_does_not_reject_the_token(sandbox, full):
+    sandbox.fault("GET", "/pulsoid/api/v1/token/validate", status=403, body=b"")
+    with pytest.raises(UpstreamError) as caught:
+        full.validate_token()
+    assert not isinstance(caught.value, TokenRejected)
+    assert "without saying the token is bad" in caught.value.message
+
+
+def test_a_404_from_the_token_check_points_at_the_api_url_not_at_a_widget(sandbox, full):
+    sandbox.fault("GET", "/pulsoid/api/v1/token/validate", status=404, body=b"")
+    with pytest.raises(NotFound) as caught:
+        full.validate_token()
+    assert "widget" not in caught.value.message
+    assert "/token/validate" in caught.value.message
+    assert "PULSOID_API_URL" in caught.value.message
+
+
+def test_a_404_from_a_widget_update_says_the_widget_is_not_there(full):
+    with pytest.raises(NotFound) as caught:
+        full.update_widget("00000000-0000-4000-8000-000000000000", {})
+    assert caught.value.message == "Pulsoid has no such widget for this token."
 
 
 def test_create_without_widgets_update_names_the_missing_scope(readonly):

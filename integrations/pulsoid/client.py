@@ -202,11 +202,11 @@ class PulsoidClient(http.TokenClient):
         allow: Iterable[int] = (),
     ) -> http.RawResponse:
         return self._call(
-            method, path, params=params, json_body=json_body, allow=allow, scope=scope
+            method, path, params=params, json_body=json_body, allow=allow, scope=scope, target=path
         )
 
     def error_for(self, response: http.RawResponse, **context: Any) -> UpstreamError:
-        return _api_error(response, context.get("scope"))
+        return _api_error(response, context.get("scope"), context.get("target") or "")
 
 
 class PulsoidOAuth:
@@ -320,7 +320,12 @@ def error_code(body: Any) -> int | None:
     return None
 
 
-def _api_error(response: http.RawResponse, scope: str | None) -> UpstreamError:
+def _api_error(response: http.RawResponse, scope: str | None, path: str) -> UpstreamError:
+    """The typed error for a refusal of a call to `path` that needs `scope` (None: no scope).
+
+    Only 401, and 403 with a token error code, mean the token is no good: a 403 without a code
+    is a refusal of this action (a permission or scope), and the token stays trusted.
+    """
     body = response.json_or_none()
     code = error_code(body)
     raw_message = body.get("error_message") if isinstance(body, dict) else None
@@ -333,14 +338,32 @@ def _api_error(response: http.RawResponse, scope: str | None) -> UpstreamError:
         return PremiumRequired("This needs a paid Pulsoid plan (BRO).", **kwargs)
     if code == TOKEN_EXPIRED:
         return TokenRejected("The Pulsoid token has expired.", expired=True, **kwargs)
-    if status == 401 or (status == 403 and (code in BAD_TOKEN_CODES or code is None)):
+    if status == 401 or (status == 403 and code in BAD_TOKEN_CODES):
         return TokenRejected(
             "Pulsoid rejected the token: it is wrong, revoked or expired.", **kwargs
         )
     if code == HEART_RATE_UNAVAILABLE:
         return UpstreamError("Pulsoid could not read the latest heart rate.", **kwargs)
+    if status == 403 and code is None:
+        if scope:
+            message = (
+                f"Pulsoid refused this (status 403) without saying the token is bad: the token "
+                f"may lack “{scope}”, or the Pulsoid account may not be allowed to do it."
+            )
+            return MissingScope(scope, message, **kwargs)
+        return UpstreamError(
+            "Pulsoid refused the request (status 403) without saying the token is bad; "
+            "the token was not marked rejected. Try again later.",
+            **kwargs,
+        )
     if status == 404:
-        return NotFound("Pulsoid has no such widget for this token.", **kwargs)
+        if path.startswith("/widgets/"):
+            return NotFound("Pulsoid has no such widget for this token.", **kwargs)
+        return NotFound(
+            f"Pulsoid answered “not found” (status 404) for {path or 'this call'}: the portal's "
+            "PULSOID_API_URL setting may not point at Pulsoid's API.",
+            **kwargs,
+        )
     if status in (400, 422):
         readable = raw_message.replace("_", " ") if isinstance(raw_message, str) else None
         return ValidationFailed(

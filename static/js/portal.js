@@ -1,4 +1,5 @@
-/* The portal's only script: copy buttons and Escape-to-cancel. No inline handlers, so a strict
+/* The portal's only script: copy buttons, Escape-to-cancel, the narrow screens' menu, focus after
+   a swap and confirmations in a dialog. No inline handlers, so a strict
    Content-Security-Policy holds. */
 (function () {
   "use strict";
@@ -49,6 +50,84 @@
       cancel.click();
     }
   });
+
+  // The menu button of narrow screens: opens and closes the menu; Escape closes it again.
+  function setMenu(toggle, open) {
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".menu-toggle");
+    if (toggle) {
+      setMenu(toggle, toggle.getAttribute("aria-expanded") !== "true");
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var toggle = document.querySelector(".menu-toggle[aria-expanded='true']");
+    var menu = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+    if (menu && menu.contains(event.target)) {
+      setMenu(toggle, false);
+      toggle.focus();
+    }
+  });
+
+  // After a swap the person's focus goes to what changed: the first field with an error, else
+  // the first error message, else the region's heading. Only when they asked for the change
+  // (a click or a submit) or their focus was inside what was replaced; a region refreshing on
+  // its own or while they type elsewhere leaves their focus alone.
+  var hadFocus = new WeakSet();
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && document.activeElement && target.contains(document.activeElement)) {
+      hadFocus.add(event.detail.xhr);
+    }
+  });
+
+  function focusTarget(region) {
+    var field = region.querySelector(".has-errors input, .has-errors select, .has-errors textarea, [aria-invalid='true']");
+    if (field) { return field; }
+    var found = region.querySelector(".notice.error, [role='alert'], .errorlist") ||
+      region.querySelector("h1, h2, h3") || region;
+    if (!found.matches("a, button, input, select, textarea, [tabindex]")) {
+      found.setAttribute("tabindex", "-1");
+    }
+    return found;
+  }
+
+  var handled = new WeakSet();
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var detail = event.detail;
+    var region = event.target;
+    if (!detail.xhr || handled.has(detail.xhr) || !region.isConnected) { return; }
+    handled.add(detail.xhr);
+    var active = document.activeElement;
+    if (active && active !== document.body && region.contains(active)) { return; }
+    var trigger = detail.requestConfig && detail.requestConfig.triggeringEvent;
+    var asked = trigger && (trigger.type === "submit" || trigger.type === "click");
+    var lost = hadFocus.has(detail.xhr) && (!active || active === document.body);
+    if (asked || lost) {
+      focusTarget(region).focus();
+    }
+  });
+
+  // A table wider than its box scrolls inside it (narrow screens); focusable then, so a
+  // keyboard can scroll it too.
+  function markScrollingTables() {
+    document.querySelectorAll(".table").forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth) {
+        table.setAttribute("tabindex", "0");
+      } else if (table.getAttribute("tabindex") === "0") {
+        table.removeAttribute("tabindex");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", markScrollingTables);
+  document.addEventListener("htmx:load", markScrollingTables);
+  window.addEventListener("resize", markScrollingTables);
 
   // An in-place editor opens with its text selected, so typing replaces the old name.
   document.addEventListener("htmx:load", function (event) {
