@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD, settled
+from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,10 +51,7 @@ def test_connect_create_a_two_zone_widget_reconfigure_it_and_see_the_heart_rate_
     expect(page.get_by_test_id("zone")).to_have_count(1)
     page.get_by_role("button", name="Add zone").click()
     expect(page.get_by_test_id("zone")).to_have_count(2)
-    settled(page)
     page.locator("#id_zones-1-color").fill("#0000ff")
-    with page.expect_response(lambda r: "/editor/" in r.url):
-        page.locator("#id_zones-1-color").press("Tab")
     page.get_by_text("Advanced: the whole configuration as JSON").click()
     expect(page.get_by_label("Configuration (JSON)")).to_have_value(
         re.compile(r'"color": "#0000ff"')
@@ -75,10 +72,7 @@ def test_connect_create_a_two_zone_widget_reconfigure_it_and_see_the_heart_rate_
     # Reconfigure: remove a zone, change the font, save the whole configuration.
     page.get_by_role("button", name="Remove zone").first.click()
     expect(page.get_by_test_id("zone")).to_have_count(1)
-    settled(page)
     page.get_by_label("Font").fill("Inter")
-    with page.expect_response(lambda r: "/editor/" in r.url):
-        page.get_by_label("Font").press("Tab")
     page.get_by_role("button", name="Save configuration").click()
     expect(page.get_by_test_id("notice")).to_have_text("Saved the configuration of “Raid overlay”.")
     [widget] = [

@@ -1,8 +1,9 @@
-"""Pulsoid widgets through the portal: list, create, reconfigure, editor sync, live preview."""
+"""Pulsoid widgets through the portal: list, create, reconfigure, the editor's checks, viewers."""
 
 from __future__ import annotations
 
 import json
+from html import escape
 
 import pytest
 from django.urls import reverse
@@ -10,6 +11,7 @@ from django.urls import reverse
 from accounts.crypto import Secret
 from accounts.models import Activity
 from integrations import credentials
+from integrations.models import Health
 from integrations.pulsoid.client import BPM_WIDGET_META_ID
 from integrations.pulsoid.forms import data_for
 
@@ -20,7 +22,7 @@ TWO_ZONES = {
     "font": "Roboto",
     "ranges": [
         {"from": 40, "to": 100, "color": "#00ff00"},
-        {"from": 100, "to": 220, "color": "red"},
+        {"from": 100, "to": 220, "color": "#f00"},
     ],
 }
 
@@ -150,7 +152,7 @@ def test_bad_colours_and_upside_down_zones_are_refused_beside_their_fields(
     data["heart_color"] = "url(javascript:x)"
     data["zones-1-start"] = "250"
     page = as_user(bob).post(create_url(pulsoid_credential), data).content.decode()
-    assert "Use a CSS colour" in page
+    assert "Use a colour written #rgb or #rrggbb" in page
     assert "must be above its “from”" in page
     assert sandbox_settings.requests_to("POST", WIDGETS_API) == []
 
@@ -211,7 +213,7 @@ def test_reconfigure_fills_the_form_and_saves_the_whole_configuration(
             "zones-TOTAL_FORMS": "1",
             "zones-0-start": "50",
             "zones-0-end": "90",
-            "zones-0-color": "blue",
+            "zones-0-color": "#00f",
         }
     )
     saved = client.post(url, data).content.decode()
@@ -225,7 +227,7 @@ def test_reconfigure_fills_the_form_and_saves_the_whole_configuration(
         "heartEnabled": True,
         "font": "Mono",
         "extra": 1,
-        "ranges": [{"from": 50, "to": 90, "color": "blue"}],
+        "ranges": [{"from": 50, "to": 90, "color": "#00f"}],
     }
     assert stored["name"] == "Existing"
     entry = Activity.objects.get(team=acme, action="widget updated")
@@ -241,81 +243,115 @@ def test_reconfiguring_an_unknown_widget_is_a_clear_404(as_user, bob, pulsoid_cr
     assert "no widget with that id" in response.content.decode()
 
 
-def test_viewers_see_a_widget_but_cannot_save_or_sync(
+def test_viewers_see_a_read_only_summary_and_cannot_save(
     as_user, carol, pulsoid_credential, sandbox_settings
 ):
     widget_id = sandbox_settings.seed.pulsoid_widget_ids[0]
     url = reverse("widget-edit", args=[pulsoid_credential.pk, widget_id])
     client = as_user(carol)
     page = client.get(url).content.decode()
+    assert "Reconfigure" not in page
     assert "Save configuration" not in page
-    assert "hx-post" not in page.split('id="widget-form"')[1].split("</form>")[0]
+    assert 'id="widget-form"' not in page
+    main = page.split('<main id="main"')[1].split("</main>")[0]
+    assert "<input" not in main
+    assert "<textarea" not in main
+    summary = main.split('data-testid="widget-summary"')[1].split("</section>")[0]
+    assert "Shown in" in summary
+    assert "<code>#ff3b5c</code>" in summary  # the heart's colour
+    assert "Roboto" in summary
+    assert summary.count('data-testid="zone-summary"') == 3
+    assert "100 to 150 bpm" in summary
+    assert "<code>#ff9800</code>" in summary
     assert client.post(url, post_data("x", {})).status_code == 403
-    assert (
-        client.post(
-            reverse("widget-editor", args=[pulsoid_credential.pk]), {}, **htmx()
-        ).status_code
-        == 403
-    )
     assert client.get(create_url(pulsoid_credential)).status_code == 403
     assert sandbox_settings.requests_to("POST", WIDGETS_API) == []
 
 
-# The editor's sync: fields and JSON in step
+def test_members_get_the_editor_with_its_script_and_colour_pickers(
+    as_user, bob, pulsoid_credential, sandbox_settings
+):
+    widget_id = sandbox_settings.seed.pulsoid_widget_ids[0]
+    url = reverse("widget-edit", args=[pulsoid_credential.pk, widget_id])
+    page = as_user(bob).get(url).content.decode()
+    assert "Reconfigure “Stream overlay”" in page
+    assert 'src="/static/js/widget-editor.js"' in page
+    assert 'data-testid="widget-summary"' not in page
+    # Each colour is typed or picked: a picker beside each text field, showing its colour.
+    assert 'data-colour-for="id_heart_color" value="#ff3b5c"' in page
+    assert 'data-colour-for="id_zones-2-color" value="#f44336"' in page
+    assert page.count('type="color"') == 1 + 3 + 1  # the heart, three zones, the new-zone row
+    assert 'id="zone-template"' in page
 
 
-def sync(client, credential, data: dict, *, changed: str = "", op: str = "") -> str:
-    payload = {**data, "op": op} if op else data
-    headers = htmx(HTTP_HX_TRIGGER_NAME=changed) if changed else htmx()
-    response = client.post(reverse("widget-editor", args=[credential.pk]), payload, **headers)
+def test_a_new_form_shows_no_errors_before_anything_is_typed(as_user, bob, pulsoid_credential):
+    page = as_user(bob).get(create_url(pulsoid_credential)).content.decode()
+    assert "New heart-rate widget" in page
+    assert "This field is required" not in page
+    form = page.split('id="widget-form"')[1].split("</form>")[0]
+    assert '<ul class="errorlist' not in form
+    assert "aria-invalid" not in form
+
+
+def test_a_missing_name_is_refused_on_create_with_the_rest_kept(
+    as_user, bob, pulsoid_credential, sandbox_settings
+):
+    response = as_user(bob).post(create_url(pulsoid_credential), post_data("", TWO_ZONES))
+    page = response.content.decode()
     assert response.status_code == 200
-    return response.content.decode()
+    assert 'data-testid="name-errors"' in page
+    assert 'value="#00ff00"' in page
+    assert sandbox_settings.requests_to("POST", WIDGETS_API) == []
 
 
-def test_adding_and_removing_zones_in_place(as_user, bob, pulsoid_credential):
-    client = as_user(bob)
-    data = data_for("", {"heartEnabled": True})
-    page = sync(client, pulsoid_credential, data, op="add-zone")
-    assert page.lstrip().startswith('<form id="widget-form"')
-    assert page.count('data-testid="zone"') == 1
-    assert "This field is required" not in page  # no name yet is fine while editing
-    two = data_for(
-        "", {"heartEnabled": True, "ranges": [{"from": 60, "to": 100, "color": "#ff3366"}]}
+# Colours: #rgb or #rrggbb only
+
+
+@pytest.mark.parametrize("typed", ["nope", "red", "rgb(255, 0, 0)", "#ff33", "#ff3366aa", "ff3366"])
+def test_a_colour_that_is_not_hex_is_refused_inline_and_kept_as_typed(
+    as_user, bob, pulsoid_credential, sandbox_settings, typed
+):
+    data = post_data("Colours", TWO_ZONES)
+    data["heart_color"] = typed
+    data["zones-0-color"] = typed
+    response = as_user(bob).post(create_url(pulsoid_credential), data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.count("Use a colour written #rgb or #rrggbb") == 2
+    assert 'data-testid="heart_color-errors"' in page
+    assert 'data-testid="color-errors"' in page
+    for name in ("heart_color", "zones-0-color"):
+        tag = page.split(f'name="{name}"')[1].split(">")[0]
+        assert f'value="{escape(typed)}"' in tag
+    assert 'value="Colours"' in page
+    assert sandbox_settings.requests_to("POST", WIDGETS_API) == []
+
+
+def test_short_and_long_hex_colours_are_both_accepted(
+    as_user, bob, pulsoid_credential, sandbox_settings
+):
+    data = post_data("Hex", TWO_ZONES)
+    data["heart_color"] = "#F36"
+    data["zones-0-color"] = "#AbCdEf"
+    assert as_user(bob).post(create_url(pulsoid_credential), data).status_code == 302
+    [sent] = sandbox_settings.requests_to("POST", WIDGETS_API)
+    configuration = json.loads(sent.body)["configuration"]
+    assert configuration["heartColor"] == "#F36"
+    assert configuration["ranges"][0]["color"] == "#AbCdEf"
+
+
+def test_colours_in_edited_json_are_checked_beside_their_fields(
+    as_user, bob, pulsoid_credential, sandbox_settings
+):
+    edited = json.dumps({"heartEnabled": True, "heartColor": "nope", "ranges": []})
+    page = (
+        as_user(bob)
+        .post(create_url(pulsoid_credential), post_data("Raw", TWO_ZONES, edited_json=edited))
+        .content.decode()
     )
-    page = sync(client, pulsoid_credential, two, op="add-zone")
-    assert page.count('data-testid="zone"') == 2
-    assert (
-        "&quot;from&quot;: 100" in page
-    )  # the new zone starts where the last ended, in the JSON too
-    page = sync(client, pulsoid_credential, data_for("", TWO_ZONES), op="remove-zone-0")
-    assert page.count('data-testid="zone"') == 1
-    assert 'value="red"' in page
-    assert "#00ff00" not in page
-
-
-def test_changing_a_field_rewrites_the_json_keeping_unknown_keys(as_user, bob, pulsoid_credential):
-    data = data_for("W", {"heartEnabled": True, "custom": "kept"})
-    data["font"] = "Comic"
-    page = sync(as_user(bob), pulsoid_credential, data, changed="font")
-    assert "&quot;font&quot;: &quot;Comic&quot;" in page
-    assert "&quot;custom&quot;: &quot;kept&quot;" in page
-
-
-def test_changing_the_json_rewrites_the_fields(as_user, bob, pulsoid_credential):
-    data = data_for("W", {"heartEnabled": True})
-    data["advanced"] = json.dumps(TWO_ZONES)
-    page = sync(as_user(bob), pulsoid_credential, data, changed="advanced")
-    assert 'value="Roboto"' in page
-    assert page.count('data-testid="zone"') == 2
-
-
-def test_broken_json_shows_its_error_and_leaves_the_fields_alone(as_user, bob, pulsoid_credential):
-    data = data_for("W", {"heartEnabled": True, "font": "Inter"})
-    data["advanced"] = '{"font": '
-    page = sync(as_user(bob), pulsoid_credential, data, changed="advanced")
-    assert "This is not valid JSON" in page
-    assert 'value="Inter"' in page
-    assert "{&quot;font&quot;: " in page
+    assert 'data-testid="heart_color-errors"' in page
+    assert "&quot;heartColor&quot;: &quot;nope&quot;" in page  # the JSON as typed
+    assert sandbox_settings.requests_to("POST", WIDGETS_API) == []
 
 
 # The live preview
@@ -377,3 +413,35 @@ def test_credentials_page_shows_pulsoid_scopes_missing_features_channel_and_expi
         "Missing <code>data:heart_rate:read</code>: disables the live heart-rate preview"
         in readonly_row
     )
+
+
+# Pulsoid's refusals, in words that say what happened
+
+
+def test_a_403_without_a_token_error_code_keeps_the_credential_healthy(
+    as_user, bob, acme, pulsoid_credential, sandbox_settings
+):
+    widget_id = sandbox_settings.seed.pulsoid_widget_ids[1]
+    url = reverse("widget-edit", args=[pulsoid_credential.pk, widget_id])
+    sandbox_settings.fault("POST", f"{WIDGETS_API}/{widget_id}", status=403, body=b"")
+    data = data_for("Minimal", {"heartEnabled": False})
+    data["font"] = "Kept Font"
+    page = as_user(bob).post(url, data).content.decode()
+    assert "without saying the token is bad" in page
+    assert "rejected" not in page
+    assert 'value="Kept Font"' in page
+    pulsoid_credential.refresh_from_db()
+    assert pulsoid_credential.health == Health.OK
+    entry = Activity.objects.get(team=acme, action="widget updated")
+    assert (entry.outcome, entry.upstream_status) == ("failed", 403)
+
+
+def test_a_404_from_the_token_check_does_not_talk_of_widgets(
+    alice, pulsoid_credential, sandbox_settings
+):
+    sandbox_settings.fault("GET", "/pulsoid/api/v1/token/validate", status=404, body=b"")
+    result = credentials.recheck(pulsoid_credential, alice)
+    assert "widget" not in result.detail
+    assert "PULSOID_API_URL" in result.detail
+    pulsoid_credential.refresh_from_db()
+    assert pulsoid_credential.health != Health.REJECTED

@@ -1,9 +1,11 @@
-"""The BPM widget's configuration as a form, kept in step with its raw JSON.
+"""The BPM widget's configuration as a form, beside its raw JSON.
 
 The form edits the keys the portal knows (heartEnabled, heartColor, font, ranges); the "advanced"
 JSON editor holds the whole configuration, including keys the portal does not know, which are
-kept untouched. Both sides are rebuilt on the server whenever either changes, so they never
-disagree; on save, whichever side the person touched last wins (see `configuration`).
+kept untouched. In the browser, static/js/widget-editor.js keeps the two sides in step as the
+person types; the server trusts neither and checks the fields on save. Whichever side the person
+touched last wins: when the JSON was edited after it was last in step (`synced`), the fields are
+read from it, so its colours and zones are checked like typed ones.
 """
 
 from __future__ import annotations
@@ -18,16 +20,40 @@ from django.forms import formset_factory
 
 MAX_ZONES = 10
 ZONES_PREFIX = "zones"
-# Hex (#rgb, #rrggbb, #rrggbbaa), a CSS colour name, or rgb()/hsl() and friends with numbers.
-CSS_COLOUR = re.compile(
-    r"^(#[0-9a-fA-F]{3,4}|#[0-9a-fA-F]{6}|#[0-9a-fA-F]{8}|[a-zA-Z]{3,30}"
-    r"|(rgb|rgba|hsl|hsla)\(\s*[0-9.%\s,/]+\))$"
-)
+# The colours the editor accepts: `#rgb` or `#rrggbb`, which every overlay and colour picker reads.
+HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
-def css_colour(value: str) -> None:
-    if value and not CSS_COLOUR.match(value.strip()):
-        raise ValidationError("Use a CSS colour such as #ff3366, red or rgb(255, 51, 102).")
+def hex_colour(value: str) -> None:
+    if value and not HEX_COLOUR.match(value.strip()):
+        raise ValidationError("Use a colour written #rgb or #rrggbb, such as #f36 or #ff3366.")
+
+
+def long_hex(value: Any) -> str:
+    """`value` as `#rrggbb` (what `<input type=color>` takes), or "" when it is not a colour."""
+    if not isinstance(value, str) or not HEX_COLOUR.match(value.strip()):
+        return ""
+    digits = value.strip()[1:].lower()
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return f"#{digits}"
+
+
+class ColourInput(forms.TextInput):
+    """A text field for the colour with a colour picker beside it (kept in step by the editor's
+    script); the text field is what is sent, so a colour can always be typed."""
+
+    template_name = "pulsoid/colour_input.html"
+
+    def __init__(self, picker_label: str, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"placeholder": "#ff3366", "spellcheck": "false", **(attrs or {})})
+        self.picker_label = picker_label
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["picker_label"] = self.picker_label
+        context["widget"]["hex"] = long_hex(value) or "#000000"
+        return context
 
 
 class WidgetForm(forms.Form):
@@ -37,8 +63,8 @@ class WidgetForm(forms.Form):
         required=False,
         max_length=40,
         label="Heart colour",
-        validators=[css_colour],
-        widget=forms.TextInput(attrs={"placeholder": "#ff3366"}),
+        validators=[hex_colour],
+        widget=ColourInput("Pick the heart colour"),
     )
     font = forms.CharField(
         required=False, max_length=80, widget=forms.TextInput(attrs={"placeholder": "Roboto"})
@@ -49,7 +75,7 @@ class WidgetForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "code"}),
         help_text="The whole configuration Pulsoid stores; keys the form does not show are kept.",
     )
-    # The JSON as last rendered by the server: tells whether the person edited it since.
+    # The JSON as it was when last in step with the fields: tells whether it was edited since.
     synced = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_advanced(self) -> dict[str, Any]:
@@ -57,13 +83,14 @@ class WidgetForm(forms.Form):
 
 
 class ZoneForm(forms.Form):
-    def __init__(self, *args: Any, sync_url: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _sync_on_change(self, sync_url)
-
     start = forms.IntegerField(label="From (bpm)", min_value=0, max_value=400)
     end = forms.IntegerField(label="To (bpm)", min_value=0, max_value=400)
-    color = forms.CharField(label="Colour", max_length=40, validators=[css_colour])
+    color = forms.CharField(
+        label="Colour",
+        max_length=40,
+        validators=[hex_colour],
+        widget=ColourInput("Pick the zone's colour"),
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -74,20 +101,6 @@ class ZoneForm(forms.Form):
 
 
 ZoneFormSet = formset_factory(ZoneForm, extra=0, max_num=MAX_ZONES, validate_max=True)
-
-
-def _sync_on_change(form: forms.Form, sync_url: str) -> None:
-    """Each input posts the whole form to the sync view when it changes (htmx).
-
-    The form carries `hx-sync="this:replace"`: a newer change (or an Add zone click) replaces a
-    sync still in flight, and since every request sends the whole form nothing is lost.
-    """
-    if not sync_url:
-        return
-    for name, field in form.fields.items():
-        # The name is not part of the configuration, so editing it needs no sync.
-        if name != "name" and not isinstance(field.widget, forms.HiddenInput):
-            field.widget.attrs.update({"hx-post": sync_url, "hx-trigger": "change"})
 
 
 def parse_configuration(text: str) -> dict[str, Any]:
@@ -108,6 +121,11 @@ def dump(configuration: dict[str, Any]) -> str:
     return json.dumps(configuration, indent=2, ensure_ascii=False)
 
 
+def _zones(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+    ranges = configuration.get("ranges")
+    return [z for z in ranges if isinstance(z, dict)] if isinstance(ranges, list) else []
+
+
 def data_for(name: str, configuration: dict[str, Any]) -> dict[str, str]:
     """Form data showing `configuration`: the fields for known keys and the whole JSON."""
     text = dump(configuration)
@@ -117,7 +135,7 @@ def data_for(name: str, configuration: dict[str, Any]) -> dict[str, str]:
     for key, field in (("heartColor", "heart_color"), ("font", "font")):
         if isinstance(configuration.get(key), str):
             data[field] = configuration[key]
-    zones = [z for z in configuration.get("ranges") or [] if isinstance(z, dict)]
+    zones = _zones(configuration)
     data.update(_management(len(zones)))
     for index, zone in enumerate(zones):
         data[f"{ZONES_PREFIX}-{index}-start"] = str(zone.get("from", ""))
@@ -135,50 +153,61 @@ def _management(total: int) -> dict[str, str]:
     }
 
 
+def _same_text(a: str, b: str) -> bool:
+    """Equal but for line endings (a browser sends a textarea's with CR LF) and outer space."""
+    return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
+
+
 class WidgetEditor:
-    """The form and its colour zones, bound to the same data."""
+    """The form and its colour zones. Unbound when it shows a configuration, so a fresh form
+    shows no errors before anything is typed; bound when posted."""
 
     def __init__(
         self,
         data: dict[str, Any] | None = None,
         *,
+        name: str = "",
+        configuration: dict[str, Any] | None = None,
         name_editable: bool = True,
-        sync_url: str = "",
     ) -> None:
-        data = dict(data) if data is not None else data_for("", {"heartEnabled": True})
-        data.setdefault(f"{ZONES_PREFIX}-TOTAL_FORMS", "0")
-        for key, value in _management(0).items():
-            data.setdefault(key, value)
-        self.data = data
-        self.sync_url = sync_url
-        self.form = WidgetForm(data)
-        _sync_on_change(self.form, sync_url)
-        self.zones = ZoneFormSet(data, prefix=ZONES_PREFIX, form_kwargs={"sync_url": sync_url})
+        """Bound to posted `data`, or without it unbound and showing `name` and `configuration`."""
+        if data is None:
+            configuration = configuration if configuration is not None else {"heartEnabled": True}
+            self.data = data_for(name, configuration)
+            initial: dict[str, Any] = {k: v for k, v in self.data.items() if "-" not in k}
+            initial["heart_enabled"] = bool(configuration.get("heartEnabled"))
+            self.form = WidgetForm(initial=initial)
+            zones = [
+                {"start": zone.get("from"), "end": zone.get("to"), "color": zone.get("color")}
+                for zone in _zones(configuration)
+            ]
+            self.zones = ZoneFormSet(initial=zones, prefix=ZONES_PREFIX)
+        else:
+            self.data = {**_management(0), **data}
+            fields = _fields_from_json(self.data) if self.json_edited() else self.data
+            self.form = WidgetForm(fields)
+            self.zones = ZoneFormSet(fields, prefix=ZONES_PREFIX)
+            name = fields.get("name", "")
         if not name_editable:
-            # Pulsoid cannot rename a widget: the name is shown, not sent.
-            self.form.initial["name"] = data.get("name", "")
-            self.form.fields["name"].disabled = True
-            self.form.fields["name"].help_text = "Pulsoid does not let the API rename a widget."
+            self._lock_name(name)
+
+    def _lock_name(self, name: str) -> None:
+        # Pulsoid cannot rename a widget: the name is shown, not sent.
+        self.form.initial["name"] = name
+        self.form.fields["name"].disabled = True
+        self.form.fields["name"].help_text = "Pulsoid does not let the API rename a widget."
 
     def is_valid(self) -> bool:
         form_ok = self.form.is_valid()
         zones_ok = self.zones.is_valid()
         return form_ok and zones_ok
 
-    def configuration_valid(self) -> bool:
-        """Whether the configuration parts parse (the name may still be missing)."""
-        self.is_valid()
-        return set(self.form.errors) <= {"name"} and self.zones.is_valid()
+    def json_edited(self) -> bool:
+        """Whether the person changed the JSON after it was last in step with the fields."""
+        return not _same_text(self.data.get("advanced", ""), self.data.get("synced", ""))
 
-    def quiet_about_name(self) -> WidgetEditor:
-        """While editing, an empty name is not an error yet: saving will say so."""
-        self.is_valid()
-        if not self.data.get("name", "").strip():
-            self.form.errors.pop("name", None)
-        return self
-
-    def fields_configuration(self) -> dict[str, Any]:
-        """The JSON's configuration with the form's known keys written over it (after is_valid)."""
+    def configuration(self) -> dict[str, Any]:
+        """What to send on save (after is_valid): the JSON with the form's known keys over it."""
         configuration = dict(self.form.cleaned_data["advanced"])
         cleaned = self.form.cleaned_data
         configuration["heartEnabled"] = bool(cleaned["heart_enabled"])
@@ -199,48 +228,32 @@ class WidgetEditor:
             configuration.pop("ranges", None)
         return configuration
 
-    def json_edited(self) -> bool:
-        """Whether the person changed the JSON after the server last wrote it."""
-        return self.data.get("advanced", "").strip() != self.data.get("synced", "").strip()
 
-    def configuration(self) -> dict[str, Any]:
-        """What to send on save: the JSON if it was edited last, else the form over the JSON."""
-        if self.json_edited():
-            return dict(self.form.cleaned_data["advanced"])
-        return self.fields_configuration()
+def _fields_from_json(data: dict[str, Any]) -> dict[str, Any]:
+    """The posted data with the fields read from the edited JSON (the JSON as typed is kept).
+    JSON that does not parse leaves the fields as they were; its error shows beside it."""
+    try:
+        configuration = parse_configuration(data.get("advanced", ""))
+    except ValidationError:
+        return data
+    return {
+        **data_for(data.get("name", ""), configuration),
+        "advanced": data.get("advanced", ""),
+        "synced": data.get("synced", ""),
+    }
 
 
-def synced_editor(
-    data: dict[str, Any], *, changed: str, op: str, name_editable: bool = True, sync_url: str = ""
-) -> WidgetEditor:
-    """Rebuild the editor after one change, so the fields and the JSON agree again.
-
-    `changed` is the name of the input that changed (htmx's HX-Trigger-Name), `op` an action
-    button ("add-zone", "remove-zone-N"). A side that does not parse is shown with its error and
-    the other side is left as it was.
-    """
-    options: dict[str, Any] = {"name_editable": name_editable, "sync_url": sync_url}
-    editor = WidgetEditor(data, **options)
-    name = data.get("name", "")
-    if changed == "advanced" and not op:
-        try:
-            configuration = parse_configuration(data.get("advanced", ""))
-        except ValidationError:
-            return editor.quiet_about_name()
-        return WidgetEditor(data_for(name, configuration), **options).quiet_about_name()
-    if not editor.configuration_valid():
-        return editor.quiet_about_name()
-    configuration = editor.fields_configuration()
-    zones = list(configuration.get("ranges", []))
-    if op == "add-zone" and len(zones) < MAX_ZONES:
-        start = zones[-1]["to"] if zones else 60
-        zones.append({"from": start, "to": start + 40, "color": "#ff3366"})
-    elif op.startswith("remove-zone-") and op.removeprefix("remove-zone-").isdigit():
-        index = int(op.removeprefix("remove-zone-"))
-        if 0 <= index < len(zones):
-            del zones[index]
-    if zones:
-        configuration["ranges"] = zones
-    else:
-        configuration.pop("ranges", None)
-    return WidgetEditor(data_for(name, configuration), **options).quiet_about_name()
+def summary(configuration: dict[str, Any]) -> dict[str, Any]:
+    """A widget's configuration as a viewer reads it: heart, font, zones and the whole JSON."""
+    heart_color = configuration.get("heartColor")
+    font = configuration.get("font")
+    return {
+        "heart_enabled": configuration.get("heartEnabled") is True,
+        "heart_color": heart_color if isinstance(heart_color, str) else "",
+        "font": font if isinstance(font, str) else "",
+        "zones": [
+            {"from": z.get("from"), "to": z.get("to"), "color": str(z.get("color", ""))}
+            for z in _zones(configuration)
+        ],
+        "json": dump(configuration),
+    }

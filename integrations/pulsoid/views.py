@@ -32,7 +32,7 @@ from integrations.pulsoid.client import (
     SCOPE_WIDGETS_UPDATE,
     Widget,
 )
-from integrations.pulsoid.forms import WidgetEditor, data_for, synced_editor
+from integrations.pulsoid.forms import WidgetEditor, summary
 from integrations.pulsoid.oauth import OAUTH_SCOPES, call_pulsoid, link_oauth, pulsoid_oauth
 from integrations.tokens import CredentialUnusable
 from portal.htmx import PortalRequest, render_screen
@@ -122,22 +122,25 @@ def widget_list(request: PortalRequest, cid: int) -> HttpResponse:
     return render_screen(request, "pulsoid/widgets.html", "widget-table", context)
 
 
-# Creating and reconfiguring
+# Creating and reconfiguring: the editor is kept in step in the browser (widget-editor.js); the
+# server sees it only when it is saved.
 
 
 def _editor_page(
     request: PortalRequest,
     credential: Credential,
-    editor: WidgetEditor,
+    editor: WidgetEditor | None,
     *,
     widget: Widget | None = None,
     status: int = 200,
     notice: str = "",
 ) -> HttpResponse:
+    """The editor, or for those who may not change widgets (`editor` None) a summary."""
     context = {
         "credential": credential,
         "editor": editor,
         "widget": widget,
+        "summary": summary(widget.configuration) if widget and editor is None else None,
         "viewer": viewer_url(widget.id) if widget else "",
         "blocked": blocked(credential),
         "notice": notice,
@@ -153,8 +156,8 @@ def _editor_page(
 def widget_create(request: PortalRequest, cid: int) -> HttpResponse:
     credential = _credential(request, cid)
     if request.method == "GET":
-        return _editor_page(request, credential, WidgetEditor(sync_url=_sync_url(credential)))
-    editor = WidgetEditor(request.POST.dict(), sync_url=_sync_url(credential))
+        return _editor_page(request, credential, WidgetEditor())
+    editor = WidgetEditor(request.POST.dict())
     if not editor.is_valid():
         return _editor_page(request, credential, editor)
     name, configuration = editor.form.cleaned_data["name"], editor.configuration()
@@ -198,15 +201,11 @@ def widget_edit(request: PortalRequest, cid: int, wid: str) -> HttpResponse:
             status=404,
         )
     if request.method == "GET":
-        editor = _update_editor(
-            credential,
-            data_for(widget.name, widget.configuration),
-            live=may(request.membership, Action.CHANGE_UPSTREAM),
-        )
+        editor = _showing(widget) if may(request.membership, Action.CHANGE_UPSTREAM) else None
         return _editor_page(request, credential, editor, widget=widget)
     if not may(request.membership, Action.CHANGE_UPSTREAM):
         raise PermissionDenied("Viewers cannot reconfigure widgets.")
-    editor = _update_editor(credential, {**request.POST.dict(), "name": widget.name})
+    editor = WidgetEditor({**request.POST.dict(), "name": widget.name}, name_editable=False)
     if not editor.is_valid():
         return _editor_page(request, credential, editor, widget=widget)
     configuration = editor.configuration()
@@ -220,43 +219,13 @@ def widget_edit(request: PortalRequest, cid: int, wid: str) -> HttpResponse:
         return _editor_page(request, credential, editor, widget=widget)
     cache.invalidate(credential.pk)
     _log(request, credential, "widget updated", f"{updated.name} ({updated.id})")
-    editor = _update_editor(credential, data_for(updated.name, updated.configuration))
     notice = f"Saved the configuration of “{updated.name}”."
-    return _editor_page(request, credential, editor, widget=updated, notice=notice)
+    return _editor_page(request, credential, _showing(updated), widget=updated, notice=notice)
 
 
-@require_POST
-@login_required
-@team_view(Action.CHANGE_UPSTREAM)
-def widget_editor_sync(request: PortalRequest, cid: int) -> HttpResponse:
-    """Rebuild the editor after a change so the fields and the JSON agree (htmx only)."""
-    credential = _credential(request, cid)
-    data = request.POST.dict()
-    op = data.pop("op", "")
-    name_editable = data.get("mode") != "update"
-    editor = synced_editor(
-        data,
-        changed=request.headers.get("HX-Trigger-Name", ""),
-        op=op,
-        name_editable=name_editable,
-        sync_url=_sync_url(credential),
-    )
-    context = {
-        "credential": credential,
-        "editor": editor,
-        "widget": {"id": data.get("widget", "")} if not name_editable else None,
-        "blocked": blocked(credential),
-    }
-    return render(request, "pulsoid/widget_edit.html#widget-form", context)
-
-
-def _sync_url(credential: Credential) -> str:
-    return reverse("widget-editor", args=[credential.pk])
-
-
-def _update_editor(credential: Credential, data: dict[str, Any], live: bool = True) -> WidgetEditor:
-    """The editor of an existing widget; `live` off (viewers) means no syncing on change."""
-    return WidgetEditor(data, name_editable=False, sync_url=_sync_url(credential) if live else "")
+def _showing(widget: Widget) -> WidgetEditor:
+    """The editor filled with a widget as Pulsoid has it (its name cannot change)."""
+    return WidgetEditor(name=widget.name, configuration=widget.configuration, name_editable=False)
 
 
 def _log(
