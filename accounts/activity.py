@@ -32,6 +32,11 @@ ACTIONS = (
     "app renamed",
     "widget created",
     "widget updated",
+    "geofence created",
+    "geofence updated",
+    "geofence app id set",
+    "geofence secret set",
+    "geofence event",
 )
 
 

@@ -7,6 +7,7 @@ refresh token in `PulsoidGrant`), so a third upstream adds a service and, at mos
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import timedelta
 
 from django.db import models
@@ -131,6 +132,7 @@ class Condition(models.TextChoices):
     NEEDS_RELINKING = "needs_relinking", "needs re-linking"
     EXPIRING = "expiring", "expiring soon"
     ROTATE = "rotate", "due for rotation"
+    GEOFENCE = "geofence", "a geofence event"  # not a credential's condition: an app's event
 
 
 class Channel(models.Model):
@@ -224,3 +226,92 @@ class Submission(models.Model):
         # An insert that loses to a concurrent one gets the unique violation, then finds the row.
         _, created = cls.objects.get_or_create(credential=credential, submission_id=submission_id)
         return created
+
+
+def _new_hook() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class GeofenceApp(models.Model):
+    """What the portal keeps about one Pulsetracker app's geofences, per credential.
+
+    Geofences name their app by a numeric id that no app endpoint returns, so the portal keeps
+    it once it is known (learnt from an existing geofence, or entered by a member). Events are
+    received at `/hooks/pulsetracker/<hook>/` and verified with the account's webhook secret,
+    which an admin pastes: stored only as ciphertext, never shown again.
+    """
+
+    class IdSource(models.TextChoices):
+        LEARNT = "learnt", "learnt from an existing geofence"
+        ENTERED = "entered", "entered by hand"
+
+    credential = models.ForeignKey(
+        Credential, on_delete=models.CASCADE, related_name="geofence_apps"
+    )
+    app_key = models.CharField(max_length=64)
+    app_id = models.PositiveBigIntegerField(null=True, blank=True)
+    app_id_source = models.CharField(max_length=10, choices=IdSource.choices, blank=True)
+    app_id_set_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hook = models.CharField(max_length=40, unique=True, default=_new_hook, editable=False)
+    secret_ciphertext = crypto.EncryptedText(blank=True)
+    secret_set_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    secret_set_at = models.DateTimeField(null=True, blank=True)
+    # Events refused (unsigned, wrongly signed, replayed, too old, malformed): a count and the
+    # last reason, shown on the app page.
+    refused = models.PositiveIntegerField(default=0)
+    last_refused_at = models.DateTimeField(null=True, blank=True)
+    last_refusal = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "app_key"], name="unique_geofence_app_per_credential"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Geofences of app {self.app_key} through {self.credential_id}"
+
+    def set_secret(self, secret: Secret, by: User) -> None:
+        self.secret_ciphertext = crypto.encrypt(secret)
+        self.secret_set_by = by
+        self.secret_set_at = timezone.now()
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_ciphertext)
+
+
+class GeofenceEvent(models.Model):
+    """A geofence event the portal received and verified. The body's signature is its identity:
+    the same event sent again carries the same signature and is refused as a replay."""
+
+    class Kind(models.TextChoices):
+        INSIDE = "inside", "went inside"
+        OUTSIDE = "outside", "went outside"
+
+    app = models.ForeignKey(GeofenceApp, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    geofence_id = models.PositiveBigIntegerField()
+    device = models.CharField(max_length=64)  # `device_id` as sent
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    location_received_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "signature"], name="unique_geofence_event_signature"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device} {self.get_kind_display()} geofence {self.geofence_id}"

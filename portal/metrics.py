@@ -32,3 +32,11 @@ UPSTREAM_CALLS = Counter(
 def observe_upstream(service: str, outcome: str, seconds: float) -> None:
     UPSTREAM_CALLS.labels(service, outcome).inc()
     UPSTREAM_SECONDS.labels(service, outcome).observe(seconds)
+
+
+GEOFENCE_WEBHOOKS = Counter(
+    "portal_geofence_webhooks",
+    "Geofence events posted to the portal, by outcome (accepted, or why refused).",
+    ["outcome"],
+    registry=REGISTRY,
+)

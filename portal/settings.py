@@ -426,6 +426,11 @@ UPSTREAM_CACHE_SECONDS = int(os.environ.get("UPSTREAM_CACHE_SECONDS", "30"))
 # After that, screens still paint what was last fetched at once, labelled with its age, and
 # refresh themselves in place, for this long (integrations/cache.py `read`).
 UPSTREAM_STALE_SECONDS = int(os.environ.get("UPSTREAM_STALE_SECONDS", str(24 * 3600)))
+# A geofence event posted to the portal is refused when it was sent longer ago than this
+# (or this far in the future): a captured event cannot be replayed later.
+PULSETRACKER_WEBHOOK_WINDOW_SECONDS = int(
+    os.environ.get("PULSETRACKER_WEBHOOK_WINDOW_SECONDS", "300")
+)
 # How many upstream calls one screen makes at once (integrations/fanout.py).
 UPSTREAM_CONCURRENCY = int(os.environ.get("UPSTREAM_CONCURRENCY", "8"))
 UPSTREAM_MAX_BODY_BYTES = int(os.environ.get("UPSTREAM_MAX_BODY_BYTES", str(2 * 1024 * 1024)))

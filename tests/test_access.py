@@ -38,6 +38,9 @@ ALLAUTH = "allauth"
 # The API (/api/v1/): bearer tokens and scopes, not sessions and roles; its own matrix, generated
 # from its routes, is in tests/test_api_matrix.py.
 API = "api"
+# Posted to by an upstream, not a person: no session, no CSRF token; only a valid signature gets
+# anything done (tests/test_geofence_webhooks.py). Anything unsigned is refused.
+SIGNED_WEBHOOK = "signed webhook"
 
 # Every route that is not a team view, and who may use it.
 NOT_TEAM_ROUTES: dict[str, str] = {
@@ -59,6 +62,7 @@ NOT_TEAM_ROUTES: dict[str, str] = {
     "accounts:tokens": SIGNED_IN,
     "accounts:token-create": SIGNED_IN,
     "accounts:token-revoke": SIGNED_IN,
+    "geofence-webhook": SIGNED_WEBHOOK,
 }
 
 # Every other route of the Django admin site has one rule: operators only.
@@ -216,7 +220,7 @@ ROUTES, UNNAMED = all_routes()
 TEAM = [r for r in ROUTES if r.action is not None]
 BY_RULE = {
     rule: [r for r in ROUTES if r.rule == rule]
-    for rule in (PUBLIC, SIGNED_IN, OPERATORS, ALLAUTH, API)
+    for rule in (PUBLIC, SIGNED_IN, OPERATORS, ALLAUTH, API, SIGNED_WEBHOOK)
 }
 ADMIN = BY_RULE[OPERATORS]
 ACCOUNT_PAGES = BY_RULE[ALLAUTH]
@@ -262,6 +266,8 @@ def value_for(request: pytest.FixtureRequest, route: Route, param: str) -> Any:
         return request.getfixturevalue("sandbox_settings").seed.pulsoid_widget_ids[0]
     if param == "secret":
         return request.getfixturevalue("acme_invitation")[1]
+    if param == "hook":  # the receiving end of geofence events of an app of Acme's
+        return acme_geofence_app(request).hook
     raise AssertionError(f"{route.name} takes <{param}>: say in test_access.py what to put there")
 
 
@@ -296,6 +302,20 @@ def acme_object(request: pytest.FixtureRequest, route: Route) -> Any:
         )
     pulsoid = route.view.__module__.startswith("integrations.pulsoid")
     return request.getfixturevalue("pulsoid_credential" if pulsoid else "pulsetracker_credential")
+
+
+def acme_geofence_app(request: pytest.FixtureRequest) -> Any:
+    """What the portal keeps about the geofences of Acme's first app (its numeric id known)."""
+    from integrations.models import GeofenceApp
+
+    sandbox = request.getfixturevalue("sandbox_settings")
+    key = sandbox.pulsetracker.apps(sandbox.seed.pulsetracker_paid_token)[0]["key"]
+    app, _ = GeofenceApp.objects.get_or_create(
+        credential=request.getfixturevalue("pulsetracker_credential"),
+        app_key=key,
+        defaults={"app_id": sandbox.pulsetracker.app_id(key)},
+    )
+    return app
 
 
 @pytest.fixture
@@ -497,7 +517,23 @@ def test_operators_get_into_the_admin(request, client, operator, route):
     assert not sent_to_log_in(response)
 
 
+@pytest.mark.parametrize(("route", "method"), cases(BY_RULE[SIGNED_WEBHOOK]))
+def test_signed_webhooks_refuse_whatever_is_not_signed(request, db, client, route, method):
+    response = send(client, request, route, method)
+    assert response.status_code in (401, 403, 405), response.status_code
+    assert not sent_to_log_in(response)
+
+
 # ----------------------------------------------------------------------------- CSRF
+
+
+def test_only_signed_webhooks_go_without_csrf_protection():
+    exempt = {
+        r.name
+        for r in ROUTES
+        if getattr(r.view, "csrf_exempt", False) and r.rule not in (OPERATORS, ALLAUTH, API)
+    }
+    assert exempt == {r.name for r in BY_RULE[SIGNED_WEBHOOK]}
 
 
 def csrf_cases() -> list[Any]:

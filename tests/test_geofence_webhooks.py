@@ -1,0 +1,208 @@
+"""The portal as the receiver of Pulsetracker's geofence events: a signed event is kept, logged
+and sent to the team's channels; unsigned, wrongly signed, replayed or stale ones are refused
+and counted. Signatures here are computed independently of the portal's code."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.crypto import Secret
+from accounts.models import Activity
+from integrations.models import Channel, Condition, Delivery, GeofenceApp, GeofenceEvent
+from portal.metrics import GEOFENCE_WEBHOOKS
+
+SECRET = "pt_whsec_0123456789abcdef0123456789abcdef"
+DEVICE = "6f1c2b9e-1111-4222-8333-944445555666"
+
+
+@pytest.fixture
+def receiver(pulsetracker_credential, sandbox_settings, alice) -> GeofenceApp:
+    """The receiving end of one of Acme's apps, with the account's webhook secret pasted."""
+    key = sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)[0][
+        "key"
+    ]
+    app = GeofenceApp(credential=pulsetracker_credential, app_key=key, app_id=31)
+    app.set_secret(Secret(SECRET), alice)
+    app.save()
+    return app
+
+
+def event_body(kind: str = "inside", *, sent: datetime | None = None, geofence: int = 7) -> bytes:
+    sent = sent or datetime.now(UTC)
+    return json.dumps(
+        {
+            "event": kind,
+            "point": {"type": "Point", "coordinates": [3.055, 36.755]},
+            "device_id": DEVICE,
+            "geofence_id": geofence,
+            "location_received_at": sent.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+            "event_sent_at": sent.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+    ).encode()
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post(client: Client, app: GeofenceApp, body: bytes, signature: str | None):
+    headers = {"HTTP_P_SIGNATURE": signature} if signature is not None else {}
+    url = reverse("geofence-webhook", args=[app.hook])
+    return client.post(url, body, content_type="application/json", **headers)
+
+
+def refused(outcome: str) -> float:
+    return GEOFENCE_WEBHOOKS.labels(outcome)._value.get()
+
+
+def test_a_signed_event_is_kept_logged_and_queued_for_the_teams_channels(receiver, acme):
+    channel = Channel.objects.create(team=acme, kind=Channel.Kind.EMAIL, name="On call")
+    accepted = refused("accepted")
+    # CSRF checks on: the receiver is the one view that does without them.
+    body = event_body()
+    response = post(Client(enforce_csrf_checks=True), receiver, body, sign(body))
+    assert response.status_code == 200
+    [event] = GeofenceEvent.objects.all()
+    assert (event.kind, event.geofence_id, event.device) == ("inside", 7, DEVICE)
+    assert (event.latitude, event.longitude) == (36.755, 3.055)
+    [entry] = Activity.objects.filter(action="geofence event")
+    assert entry.team == acme
+    assert entry.detail == f"Device {DEVICE} went inside geofence #7 at 36.75500, 3.05500."
+    assert entry.via == "Pulsetracker webhook"
+    [delivery] = Delivery.objects.filter(channel=channel)
+    assert delivery.condition == Condition.GEOFENCE
+    assert "went inside geofence #7" in delivery.text
+    assert refused("accepted") == accepted + 1
+    receiver.refresh_from_db()
+    assert receiver.refused == 0
+
+
+@pytest.mark.parametrize(
+    ("signature", "status", "outcome"),
+    [
+        (None, 401, "unsigned"),
+        ("", 401, "unsigned"),
+        ("0" * 64, 401, "bad_signature"),
+        ("signed-with-the-wrong-secret", 401, "bad_signature"),
+    ],
+)
+def test_unsigned_or_wrongly_signed_events_are_refused_and_counted(
+    client, receiver, signature, status, outcome
+):
+    body = event_body()
+    if signature == "signed-with-the-wrong-secret":
+        signature = sign(body, "pt_whsec_not-the-accounts-secret")
+    before = refused(outcome)
+    response = post(client, receiver, body, signature)
+    assert response.status_code == status
+    assert not GeofenceEvent.objects.exists()
+    assert not Activity.objects.filter(action="geofence event").exists()
+    receiver.refresh_from_db()
+    assert receiver.refused == 1
+    assert receiver.last_refusal
+    assert refused(outcome) == before + 1
+
+
+def test_a_signature_over_other_bytes_is_refused(client, receiver):
+    body = event_body()
+    # The same event re-encoded (spaces after the separators) is not what was signed.
+    tampered = json.dumps(json.loads(body), separators=(", ", ": ")).encode()
+    assert (
+        post(client, receiver, tampered.replace(b"inside", b"outside"), sign(body)).status_code
+        == 401
+    )
+    receiver.refresh_from_db()
+    assert receiver.refused == 1
+
+
+def test_the_same_event_twice_is_a_replay_refused_and_counted(client, receiver):
+    body = event_body()
+    assert post(client, receiver, body, sign(body)).status_code == 200
+    before = refused("replayed")
+    again = post(client, receiver, body, sign(body))
+    assert again.status_code == 409
+    assert GeofenceEvent.objects.count() == 1
+    assert Activity.objects.filter(action="geofence event").count() == 1
+    receiver.refresh_from_db()
+    assert receiver.refused == 1
+    assert receiver.last_refusal == "This event was received before."
+    assert refused("replayed") == before + 1
+
+
+@pytest.mark.parametrize("age", [timedelta(minutes=10), timedelta(minutes=-10)])
+def test_an_event_sent_outside_the_window_is_refused_even_when_signed(client, receiver, age):
+    body = event_body(sent=datetime.now(UTC) - age)
+    response = post(client, receiver, body, sign(body))
+    assert response.status_code == 403
+    assert not GeofenceEvent.objects.exists()
+    receiver.refresh_from_db()
+    assert receiver.refused == 1
+
+
+def test_the_window_comes_from_the_settings(client, receiver, settings):
+    settings.PULSETRACKER_WEBHOOK_WINDOW_SECONDS = 3600
+    body = event_body(sent=datetime.now(UTC) - timedelta(minutes=10))
+    assert post(client, receiver, body, sign(body)).status_code == 200
+
+
+def test_a_signed_body_that_is_not_an_event_is_refused(client, receiver):
+    body = json.dumps({"event": "teleported", "event_sent_at": "2026-01-01T00:00:00Z"}).encode()
+    assert post(client, receiver, body, sign(body)).status_code == 400
+    receiver.refresh_from_db()
+    assert receiver.refused == 1
+
+
+def test_without_a_pasted_secret_every_event_is_refused(client, receiver):
+    receiver.secret_ciphertext = ""
+    receiver.save()
+    body = event_body()
+    assert post(client, receiver, body, sign(body)).status_code == 403
+    receiver.refresh_from_db()
+    assert receiver.refused == 1
+
+
+def test_an_unknown_receiver_is_404_and_a_get_is_405(client, db):
+    body = event_body()
+    url = reverse("geofence-webhook", args=["no-such-receiver"])
+    assert client.post(url, body, content_type="application/json").status_code == 404
+    assert client.get(url).status_code == 405
+
+
+def test_a_refusal_is_logged_without_the_secret_or_the_body(client, receiver, caplog):
+    body = event_body()
+    post(client, receiver, body, sign(body, "pt_whsec_wrong"))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "bad_signature" in text
+    assert SECRET not in text
+    assert DEVICE not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sandbox_posts_a_crossing_to_the_portal_which_accepts_it(
+    live_server, sandbox_settings, pulsetracker_credential, alice
+):
+    api = sandbox_settings.pulsetracker
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    key = api.apps(token)[0]["key"]
+    app = GeofenceApp(credential=pulsetracker_credential, app_key=key, app_id=api.app_id(key))
+    app.set_secret(Secret(api.webhook_secret(token)), alice)
+    app.save()
+    url = live_server.url + reverse("geofence-webhook", args=[app.hook])
+    ring = [(3.05, 36.75), (3.06, 36.75), (3.06, 36.76), (3.05, 36.76)]
+    geofence = api.add_geofence(token, key, "Depot", ring, webhook_url=url)
+    device = api.add_device(token, key, "Van 7", last_location=(3.055, 36.755))
+    [left] = api.move_device(device["key"], 36.80, 3.10)
+    assert left["status"] == 200
+    [event] = GeofenceEvent.objects.all()
+    assert (event.kind, event.geofence_id, event.device) == (
+        "outside",
+        geofence["id"],
+        device["key"],
+    )
