@@ -186,7 +186,7 @@ def test_the_app_page_after_the_window_paints_the_stored_copy_though_upstream_fa
     assert refreshed.lstrip().startswith('<div id="app-detail">')
     assert "Renamed elsewhere" in refreshed
     assert "Fleet 30" not in refreshed
-    assert "hx-trigger" not in refreshed
+    assert 'data-testid="freshness"' not in refreshed  # fresh: no label, nothing asked again
     again = client.get(url).content.decode()
     assert "Renamed elsewhere" in again
     assert 'data-testid="freshness"' not in again
