@@ -214,21 +214,6 @@ def _send(delivery: Delivery) -> None:
         raise UpstreamError(f"It answered with status {response.status}.", status=response.status)
 
 
-def announce_geofence_event(credential: Credential, text: str) -> int:
-    """Queue a geofence event's text for every channel of the credential's team (sent by
-    `deliver_due` like any alert). Returns how many were queued."""
-    channels = list(Channel.objects.filter(team_id=credential.team_id))
-    for channel in channels:
-        Delivery.objects.create(
-            channel=channel,
-            credential_id=credential.pk,
-            credential_label=credential.label,
-            condition=Condition.GEOFENCE,
-            text=redact(text)[:500],
-        )
-    return len(channels)
-
-
 def _webhook_payload(delivery: Delivery) -> dict[str, object]:
     if delivery.test:
         event = "test"

@@ -38,9 +38,9 @@ from django.views.decorators.http import require_POST
 
 from accounts import activity
 from accounts.crypto import DecryptionFailed, decrypt
-from integrations import alerts
-from integrations.models import GeofenceApp, GeofenceEvent
+from integrations.models import Channel, Condition, Delivery, GeofenceApp, GeofenceEvent
 from integrations.parse import parse_timestamp
+from portal.logging import redact
 from portal.metrics import GEOFENCE_WEBHOOKS
 
 logger = logging.getLogger(__name__)
@@ -221,4 +221,12 @@ def _announce(app: GeofenceApp, event: GeofenceEvent) -> None:
         detail=text,
         via=VIA,
     )
-    alerts.announce_geofence_event(credential, f"{credential.team}: {text}")
+    # Queued like any alert: the background worker's `deliver_due` sends them, with retries.
+    for channel in Channel.objects.filter(team_id=credential.team_id):
+        Delivery.objects.create(
+            channel=channel,
+            credential_id=credential.pk,
+            credential_label=credential.label,
+            condition=Condition.GEOFENCE,
+            text=redact(f"{credential.team}: {text}")[:500],
+        )
