@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -345,6 +346,77 @@ def test_create_puts_the_new_app_on_top_clears_the_form_and_names_it(
         if a["name"] == "Night shift"
     ]
     assert app["key"] in entry.target
+
+
+def upstream_calls(sandbox) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in sandbox.requests_to("*", "/pulsetracker/api/")]
+
+
+def test_a_create_shows_in_the_list_after_one_upstream_call_the_post(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(bob)
+    listed(client, pulsetracker_credential, "?page=2")  # the list as the person last saw it
+    before = len(upstream_calls(sandbox_settings))
+    response = create(client, pulsetracker_credential, "Night shift", **htmx())
+    assert response["HX-Trigger"] == "app-created"
+    body = listed(client, pulsetracker_credential, "?q=&sort=-created", **htmx())
+    assert upstream_calls(sandbox_settings)[before:] == [("POST", APPS_API)]
+    assert names(body)[0] == "Night shift"
+    assert "Page 1 of 3 · 31 apps" in body
+    start = body.index('data-testid="app-row"')
+    row = body[start : body.index("</tr>", start)]
+    assert '<td class="num">0</td>' in row  # the create answer's null device count
+    assert "Night shift" in listed(client, pulsetracker_credential, "?q=night")
+
+
+def test_a_create_after_the_list_went_stale_reads_the_list_afresh(
+    as_user, bob, pulsetracker_credential, sandbox_settings, settings
+):
+    client = as_user(bob)
+    listed(client, pulsetracker_credential)
+    settings.UPSTREAM_CACHE_SECONDS = 1
+    time.sleep(1.1)
+    before = len(upstream_calls(sandbox_settings))
+    create(client, pulsetracker_credential, "Late shift", **htmx())
+    body = listed(client, pulsetracker_credential, **htmx())
+    assert names(body)[0] == "Late shift"
+    assert 'data-testid="freshness"' not in body
+    assert (
+        upstream_calls(sandbox_settings)[before:] == [("POST", APPS_API)] + [("GET", APPS_API)] * 3
+    )
+
+
+def test_a_rename_shows_in_the_list_after_one_upstream_call_the_put(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    client = as_user(bob)
+    listed(client, pulsetracker_credential)
+    key = first_app(sandbox_settings)["key"]
+    before = len(upstream_calls(sandbox_settings))
+    rename(client, pulsetracker_credential, key, "Day shift")
+    body = listed(client, pulsetracker_credential, **htmx())
+    assert names(body)[0] == "Day shift"
+    assert upstream_calls(sandbox_settings)[before:] == [("PUT", f"{APPS_API}/{key}")]
+
+
+def test_an_old_list_is_shown_at_once_with_its_age_and_refreshes_in_place(
+    as_user, bob, pulsetracker_credential, sandbox_settings, settings
+):
+    client = as_user(bob)
+    listed(client, pulsetracker_credential)
+    settings.UPSTREAM_CACHE_SECONDS = 1
+    time.sleep(1.1)
+    sandbox_settings.fault("GET", APPS_API, status=503, times=10)
+    body = listed(client, pulsetracker_credential, "?q=fleet&sort=name&page=2")
+    assert names(body)[0] == "Fleet 13"
+    label = body[body.index('data-testid="freshness"') - 200 :]
+    assert "As of" in label
+    assert "q=fleet&amp;sort=name&amp;page=2&amp;fresh=1" in label
+    again = listed(client, pulsetracker_credential, "?q=fleet&sort=name&page=2&fresh=1", **htmx())
+    assert "could not refresh" in again
+    assert names(again)[0] == "Fleet 13"
+    assert "fresh=1" not in again[again.index('data-testid="page-links"') :]
 
 
 def test_create_without_htmx_shows_the_same_screen_with_the_confirmation(

@@ -17,7 +17,7 @@ def log_in(page: Page, live_server, person) -> None:
     page.get_by_label("Email").fill(person.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile("Credentials of"))).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def test_page_through_thirty_apps_and_back_lands_on_the_previous_page(
@@ -96,16 +96,28 @@ def test_create_an_app_then_hit_the_plan_limit_with_the_name_kept(
     from integrations import credentials
 
     log_in(page, live_server, bob)
-    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/")
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/?page=2")
+    position = page.get_by_test_id("pager-position")
+    expect(position).to_have_text("Page 2 of 3 · 30 apps")
+    calls = len(sandbox_settings.requests_to("*", "/pulsetracker/api/"))
     name = page.get_by_label("Name")
     name.fill("Night shift")
     page.get_by_role("button", name="Create app").dblclick()
     expect(page.get_by_test_id("notice")).to_have_text("Created the app “Night shift”.")
     expect(page.get_by_test_id("app-row").first).to_contain_text("Night shift")
-    expect(page.get_by_test_id("pager-position")).to_have_text("Page 1 of 3 · 31 apps")
+    expect(position).to_have_text("Page 1 of 3 · 31 apps")
     expect(page.get_by_label("Name")).to_have_value("")
+    settled(page)
+    made = sandbox_settings.requests_to("*", "/pulsetracker/api/")[calls:]
+    assert [(r.method, r.path) for r in made] == [("POST", "/pulsetracker/api/apps")]
     apps = sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)
     assert [a["name"] for a in apps].count("Night shift") == 1  # the double click made one
+
+    # Back shows page 2 as it is now, not as it was before the create.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"\?page=2$"))
+    expect(position).to_have_text("Page 2 of 3 · 31 apps")
+    expect(page.get_by_test_id("app-row").first).to_contain_text("Fleet 19")
 
     free, _ = credentials.link(
         acme,
@@ -162,6 +174,6 @@ def test_the_app_page_shows_the_chart_and_copies_the_key(
     page.get_by_test_id("app-name").first.click()
     expect(page.get_by_test_id("usage-chart")).to_be_visible()
     key = page.locator("code.key").inner_text()
-    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copy", exact=True).click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == key

@@ -67,6 +67,32 @@ def all_apps(credential: Credential, user: User) -> AppList:
     return cache.cached(credential.pk, CACHE_NAME, lambda: _load(credential, user))
 
 
+def read_all_apps(
+    credential: Credential, user: User, *, fresh: bool = False
+) -> cache.Read[AppList]:
+    """`all_apps` for a screen (stale-while-revalidate, `cache.read`): what was last fetched at
+    once, marked stale when old; `fresh=True` fetches the list again."""
+    return cache.read(credential.pk, CACHE_NAME, lambda: _load(credential, user), fresh=fresh)
+
+
+def remember_created(credential: Credential, app: App) -> None:
+    """After a create: forget what was cached for the credential, but keep its list of apps,
+    with the new app on top, when that list is fresh. The next view then shows the new app
+    without reading every page again; a list already stale is read afresh instead."""
+    known = cache.peek(credential.pk, CACHE_NAME)
+    cache.invalidate(credential.pk)
+    if known is not None and not known.stale and isinstance(known.value, AppList):
+        cache.store(credential.pk, CACHE_NAME, known.value.with_created(app))
+
+
+def remember_renamed(credential: Credential, key: str, name: str) -> None:
+    """After a rename: as `remember_created`, with the app's new name in the kept list."""
+    known = cache.peek(credential.pk, CACHE_NAME)
+    cache.invalidate(credential.pk)
+    if known is not None and not known.stale and isinstance(known.value, AppList):
+        cache.store(credential.pk, CACHE_NAME, known.value.with_name(key, name))
+
+
 def _load(credential: Credential, user: User) -> AppList:
     with using(credential, user) as token:
         first = PulsetrackerClient(token).list_apps(page=1)

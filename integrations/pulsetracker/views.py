@@ -33,7 +33,6 @@ from integrations.pulsetracker.client import (
     PulsetrackerClient,
 )
 from integrations.pulsetracker.forms import AppNameForm
-from integrations.pulsetracker.listing import all_apps
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest, render_screen
 
@@ -105,10 +104,13 @@ def _list_context(
         **query,
     }
     try:
-        found = all_apps(credential, request.user)
+        fresh = bool(request.GET.get("fresh"))
+        read = listing.read_all_apps(credential, request.user, fresh=fresh)
     except (CredentialUnusable, UpstreamError) as exc:
         context["error"] = _failure(exc)
         return context
+    found = read.value
+    context["freshness"] = read
     shown = listing.ordered(listing.matching(found.apps, query["q"]), query["sort"])
     paginator = Paginator(shown, PER_PAGE)
     number = query["page_number"]
@@ -166,7 +168,7 @@ def app_create(request: PortalRequest, cid: int) -> HttpResponse:
         retry = _fresh_form(request.POST)
         _add_upstream_errors(retry, exc)
         return _create_answer(request, credential, retry)
-    cache.invalidate(credential.pk)
+    listing.remember_created(credential, app)
     activity.record(
         request.team,
         request.user,
@@ -288,7 +290,7 @@ def app_rename(request: PortalRequest, cid: int, key: str) -> HttpResponse:
         else:
             form.add_error("name", exc.message)
         return render(request, f"{APPS}#rename-form", context)
-    cache.invalidate(credential.pk)
+    listing.remember_renamed(credential, key, name)
     activity.record(
         request.team, request.user, "app renamed", credential=credential, target=key, detail=change
     )
