@@ -56,6 +56,26 @@ class HtmxRedirectMiddleware:
         return response
 
 
+class FreshPagesMiddleware:
+    """Keep pages out of the browser's cache (`Cache-Control: no-cache, no-store, private`).
+
+    Otherwise Back shows a page as it was before the person changed something on it in place (a
+    rename swapped in by htmx): Chromium reuses its cached copy on Back even when told `no-cache`,
+    so only `no-store` makes it ask again. Only HTML is concerned, and a view that says how it is
+    cached (`never_cache`) keeps its own header.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        html = response.get("Content-Type", "").startswith("text/html")
+        if html and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-cache, no-store, private"
+        return response
+
+
 class LastActiveMiddleware:
     """Note when a signed-in person was last seen, at most once every few minutes."""
 

@@ -134,6 +134,7 @@ MIDDLEWARE = [
     "portal.middleware.PortalCSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.HtmxRedirectMiddleware",
+    "portal.middleware.FreshPagesMiddleware",
     "portal.middleware.LastActiveMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
