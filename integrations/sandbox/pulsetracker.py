@@ -483,6 +483,7 @@ class PulsetrackerApi:
         that reacts to positions hooks in here."""
         with self._lock:
             device = self._devices[device_key]
+            previous = device.last_location
             location = self._location(
                 {"lon": longitude, "lat": latitude, "extra_data": dict(extra or {})}
             )
@@ -493,7 +494,13 @@ class PulsetrackerApi:
             device.last_location = device.history[-1]
             for quota in (device.quota, self._apps[device.app_key].quota):
                 _count_message(quota, location.updated_at)
-            return self._location_json(location)
+            answer = self._location_json(location)
+            # Entering or leaving a geofence (by the newest position) POSTs a signed event.
+            crossed = device.last_location is location
+            outgoing = self.geofence_events(device, previous) if crossed else []
+        for event in outgoing:
+            self._post_event(*event)
+        return answer
 
     def locations(self, device_key: str) -> list[dict[str, Any]]:
         """A device's whole history, newest first, as `GET .../locations` lists it (ignoring
@@ -701,15 +708,14 @@ class PulsetrackerApi:
             return [self._geofence_json(g) for g in self._geofences_of(user, None)]
 
     def move_device(self, device_key: str, latitude: float, longitude: float) -> list[dict]:
-        """A device reports a position (as over UDP or WebSocket). Every geofence of its app
-        whose inside it enters or leaves gets an event POSTed, signed, to its webhook URL, as
-        the service does. Returns the deliveries made (also kept in `webhook_deliveries`)."""
+        """`report_position` now, latitude first, returning the geofence events it POSTed: every
+        geofence of the device's app whose inside it entered or left gets one, signed, at its
+        webhook URL, as the service does (all are also kept in `webhook_deliveries`)."""
         with self._lock:
-            device = self._devices[device_key]
-            previous = device.last_location
-            device.last_location = self._location({"lon": longitude, "lat": latitude})
-            outgoing = self.geofence_events(device, previous)
-        return [self._post_event(*event) for event in outgoing]
+            sent = len(self.webhook_deliveries)
+        self.report_position(device_key, longitude, latitude)
+        with self._lock:
+            return self.webhook_deliveries[sent:]
 
     def geofence_events(
         self, device: Device, previous: Location | None
