@@ -30,6 +30,8 @@ def test_connect_create_a_two_zone_widget_reconfigure_it_and_see_the_heart_rate_
     page.get_by_label("Email").fill(alice.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+    page.goto(live_server.url + "/credentials/")
 
     # Connect through Pulsoid's consent page (the sandbox's) and come back linked.
     page.locator("#connect-label").fill("Streamer")
@@ -44,7 +46,7 @@ def test_connect_create_a_two_zone_widget_reconfigure_it_and_see_the_heart_rate_
     expect(row).to_contain_text("connected with Pulsoid sign-in")
 
     # A new widget with two colour zones, added in place.
-    page.get_by_role("link", name="Widgets").click()
+    page.goto(live_server.url + "/widgets/")
     page.get_by_role("link", name="New widget").click()
     page.get_by_label("Name").fill("Raid overlay")
     page.get_by_role("button", name="Add zone").click()
