@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import reverse
@@ -15,6 +15,8 @@ from accounts.models import Activity
 from integrations import credentials
 from integrations.models import Credential, Health
 from integrations.pulsetracker import listing
+from integrations.pulsetracker.charts import sparkline
+from integrations.pulsetracker.client import MonthlyUsage
 from integrations.pulsetracker.listing import all_apps
 
 APPS_API = "/pulsetracker/api/apps"
@@ -188,6 +190,35 @@ def test_sort_by_name_created_or_messages_both_ways(
     assert 'aria-sort="descending">Messages this month' in by_messages
     fewest = listed(client, pulsetracker_credential, "?q=zz&sort=messages", **htmx())
     assert names(fewest) == ["zz Quiet", "zz Middling", "zz Busy"]
+
+
+def test_numbers_are_right_aligned_with_thousands_separators_beside_a_sparkline(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    add_usage_apps(sandbox_settings)
+    body = listed(as_user(bob), pulsetracker_credential, "?q=zz+busy", **htmx())
+    assert '<td class="num" data-testid="app-messages">12,000</td>' in body
+    spark = body[body.index('<svg class="sparkline"') : body.index("</svg>")]
+    assert 'role="img"' in spark
+    assert 'aria-label="zz Busy: Messages a month from ' in spark
+    assert "this month 12,000." in spark
+    assert spark.count("<polyline") == 1
+    assert "style=" not in body  # the strict CSP allows no inline styles
+
+
+def test_a_sparkline_spans_twelve_months_with_quiet_months_at_zero():
+    usage = (MonthlyUsage(2026, 9, 1200), MonthlyUsage(2026, 11, 310), MonthlyUsage(2025, 1, 9))
+    spark = sparkline(usage, today=date(2026, 11, 15))
+    points = [tuple(map(float, p.split(","))) for p in spark.points.split()]
+    assert len(points) == 12
+    assert points[0][0] < points[-1][0]
+    assert [y for _, y in points[:9]] == [spark.height - 2.0] * 9  # Dec 2025 to Aug 2026: none
+    assert points[9][1] == 2.0  # Sep 2026, the busiest, at the top
+    assert (spark.end_x, spark.end_y) == points[-1]
+    assert spark.label == (
+        "Messages a month from Dec 2025 to Nov 2026: busiest Sep 2026 with 1,200; this month 310."
+    )
+    assert sparkline((), today=date(2026, 11, 15)).label.endswith(": none.")
 
 
 def test_an_unknown_order_is_newest_first(as_user, bob, pulsetracker_credential):

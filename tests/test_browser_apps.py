@@ -89,6 +89,28 @@ def test_search_and_sort_change_only_the_table_and_survive_reload_and_back(
     expect(position).to_have_text("Page 1 of 3 · 30 apps")
 
 
+def test_messages_read_right_aligned_with_separators_and_a_labelled_sparkline(
+    live_server, page: Page, bob, pulsetracker_credential, sandbox_settings
+):
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    sandbox_settings.pulsetracker.add_app(
+        sandbox_settings.seed.pulsetracker_paid_token,
+        "Busy fleet",
+        quota=[{"year": now.year, "month": now.month, "messages_sent": 1234567}],
+    )
+    log_in(page, live_server, bob)
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/?sort=-messages")
+    row = page.get_by_test_id("app-row").first
+    messages = row.get_by_test_id("app-messages")
+    expect(messages).to_have_text("1,234,567")
+    assert messages.evaluate("cell => getComputedStyle(cell).textAlign") == "right"
+    spark = row.get_by_role("img", name=re.compile(r"^Busy fleet: Messages a month from "))
+    expect(spark).to_be_visible()
+    expect(spark).to_have_accessible_name(re.compile(r"this month 1,234,567\.$"))
+
+
 def test_create_an_app_then_hit_the_plan_limit_with_the_name_kept(
     live_server, page: Page, acme, alice, bob, pulsetracker_credential, sandbox_settings
 ):

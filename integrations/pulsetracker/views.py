@@ -24,7 +24,7 @@ from integrations import cache, fanout
 from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
 from integrations.models import Credential, Service, Submission
 from integrations.pulsetracker import listing
-from integrations.pulsetracker.charts import monthly_chart
+from integrations.pulsetracker.charts import monthly_chart, sparkline
 from integrations.pulsetracker.client import (
     NAME_MAX_LENGTH,
     App,
@@ -116,7 +116,8 @@ def _list_context(
     number = query["page_number"]
     context.update(apps=found, matches=len(shown), page_count=paginator.num_pages)
     if number <= paginator.num_pages:
-        context["page"] = paginator.page(number)
+        context["page"] = page = paginator.page(number)
+        context["rows"] = [(app, sparkline(app.quota)) for app in page.object_list]
         context["page_links"] = list(
             paginator.get_elided_page_range(number, on_each_side=2, on_ends=1)
         )
