@@ -235,6 +235,22 @@ def test_reconfigure_fills_the_form_and_saves_the_whole_configuration(
     assert widget["id"] in entry.target
 
 
+def test_a_refused_save_keeps_the_widget_name_and_everything_typed(
+    as_user, bob, pulsoid_credential, sandbox_settings
+):
+    widget_id = sandbox_settings.seed.pulsoid_widget_ids[1]
+    url = reverse("widget-edit", args=[pulsoid_credential.pk, widget_id])
+    data = data_for("", {"heartEnabled": True, "font": "Typed font"})  # browsers omit disabled
+    data.pop("name")
+    data["heart_color"] = "nope"
+    page = as_user(bob).post(url, data).content.decode()
+    assert 'value="Minimal"' in page
+    assert "This field is required" not in page
+    assert 'value="Typed font"' in page
+    assert 'value="nope"' in page
+    assert sandbox_settings.requests_to("POST", WIDGETS_API) == []
+
+
 def test_reconfiguring_an_unknown_widget_is_a_clear_404(as_user, bob, pulsoid_credential):
     response = as_user(bob).get(
         reverse("widget-edit", args=[pulsoid_credential.pk, "no-such-widget"])
