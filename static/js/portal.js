@@ -114,6 +114,80 @@
     }
   });
 
+  // Confirmations in the page's dialog (base.html): a form with data-confirm asks before it is
+  // sent; a link with data-confirm (to a confirmation page) is answered by a POST to its address
+  // from the dialog instead. Without scripts the form goes straight through and the link opens
+  // its page. data-confirm is the question, data-confirm-detail what follows, and
+  // data-confirm-button the label of the button that goes ahead.
+  var pending = null;
+
+  function ask(trigger, action, proceed) {
+    var dialog = document.getElementById("confirm-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") { return false; }
+    var detail = trigger.getAttribute("data-confirm-detail") || "";
+    var text = dialog.querySelector("#confirm-text");
+    dialog.querySelector("#confirm-title").textContent = trigger.getAttribute("data-confirm");
+    text.textContent = detail;
+    text.hidden = !detail;
+    dialog.querySelector("[data-confirm-yes]").textContent =
+      trigger.getAttribute("data-confirm-button") || "Confirm";
+    dialog.querySelector("form").setAttribute("action", action);
+    pending = { trigger: trigger, proceed: proceed, going: false };
+    dialog.showModal();
+    return true;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches("[data-confirm-form]")) {
+      if (pending && pending.proceed) {
+        // The asking form goes ahead itself (with htmx when it uses it).
+        event.preventDefault();
+        pending.going = true;
+        form.closest("dialog").close();
+        pending.proceed();
+      } else if (pending) {
+        pending.going = true;
+      }
+      return;
+    }
+    if (!form.matches("form[data-confirm]")) { return; }
+    if (form.getAttribute("data-confirmed") === "yes") {
+      form.removeAttribute("data-confirmed");
+      return;
+    }
+    var submitter = event.submitter || null;
+    var asked = ask(form, form.getAttribute("action") || "", function () {
+      form.setAttribute("data-confirmed", "yes");
+      form.requestSubmit(submitter);
+    });
+    if (asked) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-confirm]");
+    if (link && ask(link, link.getAttribute("href"), null)) {
+      event.preventDefault();
+      return;
+    }
+    if (event.target.closest("[data-confirm-no]")) {
+      event.target.closest("dialog").close();
+    }
+  });
+
+  document.addEventListener("close", function (event) {
+    // Cancelled (button or Escape): back to what asked.
+    if (event.target.id === "confirm-dialog" && pending && !pending.going) {
+      var trigger = pending.trigger;
+      var back = trigger.matches("form") ? trigger.querySelector("[type=submit]") : trigger;
+      pending = null;
+      if (back) { back.focus(); }
+    }
+  }, true);
+
   // A table wider than its box scrolls inside it (narrow screens); focusable then, so a
   // keyboard can scroll it too.
   function markScrollingTables() {
