@@ -53,6 +53,24 @@ def may(membership: Membership | None, action: Action) -> bool:
     return Role(membership.role).rank >= MINIMUM_ROLE[action].rank
 
 
+def refusal(membership: Membership, action: Action, page: str = "") -> str:
+    """Why this membership may not take `action` (or open `page`), as the 403 page says it:
+    "Activity is for the team's admins and owners; you are a member of Acme." or "Only the
+    team's admins and owners may manage credentials; you are a member of Acme."."""
+    allowed = [f"{role.label.lower()}s" for role in Role if may_role(role, action)]
+    who = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} and {allowed[-1]}"
+    role = Role(membership.role).label.lower()
+    article = "an" if role[:1] in "aeiou" else "a"
+    you = f"you are {article} {role} of {membership.team}."
+    if page:
+        return f"{page} is for the team's {who}; {you}"
+    return f"Only the team's {who} may {action}; {you}"
+
+
+def may_role(role: Role, action: Action) -> bool:
+    return role.rank >= MINIMUM_ROLE[action].rank
+
+
 def allowed_actions(membership: Membership | None) -> dict[str, bool]:
     """`{"manage_credentials": True, ...}` for templates, which cannot call `may`."""
     return {action.name.lower(): may(membership, action) for action in Action}
@@ -112,12 +130,13 @@ def create_team(user: User, name: str) -> Membership:
 
 
 def team_view(
-    action: Action,
+    action: Action, page: str = ""
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Require a logged-in person whose role in the active team allows `action`.
 
     Place it after the method and login decorators. A person without any team is sent to
-    create one; a missing role is a 403.
+    create one; a missing role is a 403 whose page says why (naming `page`, the screen, when
+    given).
     """
 
     def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -127,7 +146,7 @@ def team_view(
             if membership is None:
                 return redirect("accounts:team-create")
             if not may(membership, action):
-                raise PermissionDenied(f"Your role in {membership.team} cannot {action}.")
+                raise PermissionDenied(refusal(membership, action, page))
             if membership.team.require_two_factor and not is_mfa_enabled(request.user):
                 messages.warning(
                     request,

@@ -98,7 +98,7 @@ def _filtered(request: PortalRequest) -> tuple[ActivityFilter, QuerySet[Activity
 
 @require_GET
 @login_required
-@team_view(Action.MANAGE_CREDENTIALS)
+@team_view(Action.MANAGE_CREDENTIALS, page="Activity")
 def activity_list(request: PortalRequest) -> HttpResponse:
     """Newest first, paged by id (keyset on an index), so page 1,000 is as quick as page 1."""
     form, entries = _filtered(request)
