@@ -30,6 +30,8 @@ ACTIONS = (
     "alert channel removed",
     "app created",
     "app renamed",
+    "device created",
+    "device renamed",
     "widget created",
     "widget updated",
     "geofence created",

@@ -262,6 +262,11 @@ def value_for(request: pytest.FixtureRequest, route: Route, param: str) -> Any:
     if param == "key":  # an app of the Pulsetracker account behind Acme's credential
         sandbox = request.getfixturevalue("sandbox_settings")
         return sandbox.pulsetracker.apps(sandbox.seed.pulsetracker_paid_token)[0]["key"]
+    if param == "device":  # a device of that app
+        sandbox = request.getfixturevalue("sandbox_settings")
+        token = sandbox.seed.pulsetracker_paid_token
+        app = sandbox.pulsetracker.apps(token)[0]["key"]
+        return next(d["key"] for d in sandbox.pulsetracker.devices(token) if d["app_key"] == app)
     if param == "wid":  # a widget of the Pulsoid account behind Acme's credential
         return request.getfixturevalue("sandbox_settings").seed.pulsoid_widget_ids[0]
     if param == "secret":

@@ -31,6 +31,8 @@ def test_no_page_breaks_the_policy(
         "key"
     ]
     widget = sandbox_settings.seed.pulsoid_widget_ids[0]
+    devices = sandbox_settings.pulsetracker.devices(sandbox_settings.seed.pulsetracker_paid_token)
+    device = next(d["key"] for d in devices if d["app_key"] == key and d["lastLocation"])
     paths = [
         "/",
         "/credentials/",
@@ -38,6 +40,7 @@ def test_no_page_breaks_the_policy(
         f"/credentials/{pulsetracker_credential.pk}/unlink/",
         f"/apps/{pulsetracker_credential.pk}/",
         f"/apps/{pulsetracker_credential.pk}/{key}/",
+        f"/apps/{pulsetracker_credential.pk}/{key}/devices/{device}/",
         f"/widgets/{pulsoid_credential.pk}/",
         f"/widgets/{pulsoid_credential.pk}/new/",
         f"/widgets/{pulsoid_credential.pk}/{widget}/",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations.pulsetracker import views, webhooks
+from integrations.pulsetracker import views, views_devices, webhooks
 
 urlpatterns = [
     path("apps/", views.apps_home, name="apps"),
@@ -8,6 +8,27 @@ urlpatterns = [
     path("apps/<int:cid>/create/", views.app_create, name="app-create"),
     path("apps/<int:cid>/<slug:key>/", views.app_detail, name="app-detail"),
     path("apps/<int:cid>/<slug:key>/rename/", views.app_rename, name="app-rename"),
+    path("apps/<int:cid>/<slug:key>/devices/", views_devices.device_list, name="device-list"),
+    path(
+        "apps/<int:cid>/<slug:key>/devices/new/",
+        views_devices.device_create,
+        name="device-create",
+    ),
+    path(
+        "apps/<int:cid>/<slug:key>/positions/",
+        views_devices.device_positions,
+        name="device-positions",
+    ),
+    path(
+        "apps/<int:cid>/<slug:key>/devices/<slug:device>/",
+        views_devices.device_detail,
+        name="device-detail",
+    ),
+    path(
+        "apps/<int:cid>/<slug:key>/devices/<slug:device>/rename/",
+        views_devices.device_rename,
+        name="device-rename",
+    ),
     # Pulsetracker posts geofence events here, signed (the one view without CSRF protection).
     path("hooks/pulsetracker/<slug:hook>/", webhooks.receive, name="geofence-webhook"),
 ]

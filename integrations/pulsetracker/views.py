@@ -33,6 +33,7 @@ from integrations.pulsetracker.client import (
     PulsetrackerClient,
 )
 from integrations.pulsetracker.forms import AppNameForm
+from integrations.pulsetracker.views_devices import devices_context
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest, render_screen
 
@@ -237,6 +238,7 @@ def app_detail(request: PortalRequest, cid: int, key: str) -> HttpResponse:
         context["app"] = app = app_read.value
         context["chart"] = monthly_chart(app.quota)
         context["devices"] = devices_read.value
+        context.update(devices_context(credential, app, devices_read.value))
         context["freshness"] = cache.oldest([app_read, devices_read])
     except NotFound as exc:
         context["error"] = {"kind": "not-found", "message": exc.message}
