@@ -336,6 +336,85 @@ def test_all_apps_stops_at_its_page_limit_and_knows_the_list_is_partial(
     assert (found.total, found.complete) == (30, False)
 
 
+# When Pulsetracker says no
+
+
+def json_fault(sandbox, path: str, status: int, message: str, **extra) -> None:
+    sandbox.fault(
+        "GET",
+        path,
+        status=status,
+        headers={"Content-Type": "application/json", **extra},
+        body=json.dumps({"message": message}).encode(),
+        times=3,
+    )
+
+
+def test_a_list_pulsetracker_cannot_find_says_the_address_looks_wrong_not_no_such_app(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    json_fault(sandbox_settings, APPS_API, 404, "The route api/apps could not be found.")
+    response = as_user(bob).get(list_url(pulsetracker_credential))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Pulsetracker could not find the list of apps" in body
+    assert "PULSETRACKER_API_URL" in body
+    assert "no such app" not in body
+    assert "unavailable" not in body
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (403, "You have exceeded your monthly quota."),
+        (405, "The GET method is not supported for route api/apps."),
+        (400, "Bad request."),
+    ],
+)
+def test_other_refusals_of_the_list_have_their_own_heading_not_unavailable(
+    as_user, bob, pulsetracker_credential, sandbox_settings, status, message
+):
+    json_fault(sandbox_settings, APPS_API, status, message)
+    body = as_user(bob).get(list_url(pulsetracker_credential), **htmx()).content.decode()
+    assert "Pulsetracker refused to list the apps" in body
+    assert "Pulsetracker is unavailable" not in body
+    assert ">Retry</button>" in body
+
+
+def test_a_rate_limited_list_says_to_slow_down_and_when(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    json_fault(sandbox_settings, APPS_API, 429, "Too Many Attempts.", **{"Retry-After": "7"})
+    body = as_user(bob).get(list_url(pulsetracker_credential), **htmx()).content.decode()
+    assert "Pulsetracker asks the portal to slow down" in body
+    assert "7 seconds" in body
+    assert "Pulsetracker is unavailable" not in body
+
+
+def test_an_app_pulsetracker_refuses_to_show_is_not_called_unavailable(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    key = first_app(sandbox_settings)["key"]
+    json_fault(sandbox_settings, f"{APPS_API}/{key}", 403, "This action is unauthorized.")
+    url = reverse("app-detail", args=[pulsetracker_credential.pk, key])
+    body = as_user(bob).get(url).content.decode()
+    assert "Pulsetracker refused to show this app" in body
+    assert "This action is unauthorized." in body
+    assert "Pulsetracker is unavailable" not in body
+
+
+def test_the_client_tells_a_missing_list_from_a_missing_app(sandbox_settings):
+    from integrations.errors import NotFound
+    from integrations.pulsetracker.client import PulsetrackerClient
+
+    client = PulsetrackerClient(Secret(sandbox_settings.seed.pulsetracker_paid_token))
+    json_fault(sandbox_settings, APPS_API, 404, "The route api/apps could not be found.")
+    with pytest.raises(NotFound, match="the list of apps"):
+        client.list_apps()
+    with pytest.raises(NotFound, match="no such app"):
+        client.get_app("00000000-0000-4000-8000-000000000000")
+
+
 # Create
 
 

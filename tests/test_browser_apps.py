@@ -111,6 +111,29 @@ def test_messages_read_right_aligned_with_separators_and_a_labelled_sparkline(
     expect(spark).to_have_accessible_name(re.compile(r"this month 1,234,567\.$"))
 
 
+def test_a_refused_list_says_what_happened_and_retry_shows_the_apps(
+    live_server, page: Page, bob, pulsetracker_credential, sandbox_settings
+):
+    from integrations import cache
+
+    log_in(page, live_server, bob)
+    cache.invalidate(pulsetracker_credential.pk)  # whatever the landing page read is forgotten
+    sandbox_settings.fault(
+        "GET",
+        "/pulsetracker/api/apps",
+        status=403,
+        headers={"Content-Type": "application/json"},
+        body=b'{"message": "Your account is suspended."}',
+    )
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/")
+    state = page.get_by_test_id("apps-state")
+    expect(state.get_by_role("heading")).to_have_text("Pulsetracker refused to list the apps")
+    expect(state).to_contain_text("Your account is suspended.")
+    expect(page.get_by_text("Pulsetracker is unavailable")).to_have_count(0)
+    page.get_by_role("button", name="Retry").click()
+    expect(page.get_by_test_id("pager-position")).to_have_text("Page 1 of 3 · 30 apps")
+
+
 def test_create_an_app_then_hit_the_plan_limit_with_the_name_kept(
     live_server, page: Page, acme, alice, bob, pulsetracker_credential, sandbox_settings
 ):

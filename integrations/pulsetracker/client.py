@@ -146,7 +146,8 @@ class PulsetrackerClient(http.TokenClient):
 
     def list_apps(self, page: int = 1) -> Page[App]:
         """One page of the user's apps, newest first, 12 per page."""
-        data = self._request("GET", "/apps", params={"page": max(1, int(page))}).json()
+        params = {"page": max(1, int(page))}
+        data = self._request("GET", "/apps", params=params, listing="apps").json()
         return _page(data, _app, "the list of apps")
 
     def get_app(self, key: str) -> App:
@@ -264,15 +265,17 @@ class PulsetrackerClient(http.TokenClient):
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        **context: Any,
     ) -> http.RawResponse:
-        return self._call(method, path, params=params, json_body=json_body)
+        return self._call(method, path, params=params, json_body=json_body, **context)
 
     def error_for(self, response: http.RawResponse, **context: Any) -> UpstreamError:
-        return _error(response)
+        return _error(response, **context)
 
 
-def _error(response: http.RawResponse) -> UpstreamError:
-    """Map a non-2xx answer (other than the shared 3xx/429/5xx) to a typed error.
+def _error(response: http.RawResponse, *, listing: str = "") -> UpstreamError:
+    """Map a non-2xx answer (other than the shared 3xx/429/5xx) to a typed error. `listing`
+    names the list a call reads ("apps"), whose 404 means something else than an unknown key.
 
     `response` is already scrubbed of the token (`TokenClient._call`): its `message` and field
     errors are the upstream's own words, shown to people and kept in the activity log."""
@@ -288,6 +291,14 @@ def _error(response: http.RawResponse) -> UpstreamError:
     if status == 403:
         fallback = "Pulsetracker refused: the plan's quota is reached."
         return QuotaExceeded(message or fallback, **kwargs)
+    if status == 404 and listing:
+        # Every account has its list (empty or not): the address itself is wrong.
+        return NotFound(
+            f"Pulsetracker answered “not found” for the list of {listing}, which every account "
+            "has: the portal's Pulsetracker address (PULSETRACKER_API_URL) looks wrong. Tell "
+            "whoever runs the portal.",
+            **kwargs,
+        )
     if status == 404:
         if message and "Geofence" in message:
             return NotFound("Pulsetracker has no such geofence for this token.", **kwargs)

@@ -21,7 +21,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import activity
 from accounts.access import Action, team_object_or_404, team_view
 from integrations import cache, fanout
-from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
+from integrations.errors import (
+    NotFound,
+    RateLimited,
+    TokenRejected,
+    UpstreamError,
+    ValidationFailed,
+)
 from integrations.models import Credential, Service, Submission
 from integrations.pulsetracker import listing
 from integrations.pulsetracker.charts import monthly_chart, sparkline
@@ -67,11 +73,19 @@ def _fresh_form(data: QueryDict | None = None) -> AppNameForm:
 
 
 def _failure(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
-    """How the apps table shows a failed read."""
+    """How a screen shows a failed read, by what went wrong: the token (rejected, or no longer
+    decrypting), too many requests, the list not found, another refusal (a 4xx), or the
+    upstream being away (5xx, no answer, an unreadable one)."""
     if isinstance(exc, CredentialUnusable):
         return {"kind": "relink", "message": exc.message}
     if isinstance(exc, TokenRejected):
         return {"kind": "rejected", "message": exc.message}
+    if isinstance(exc, RateLimited):
+        return {"kind": "rate-limited", "message": exc.message}
+    if isinstance(exc, NotFound):
+        return {"kind": "not-found", "message": exc.message}
+    if exc.status is not None and 400 <= exc.status < 500:
+        return {"kind": "refused", "message": exc.message}
     return {"kind": "unavailable", "message": exc.message}
 
 
