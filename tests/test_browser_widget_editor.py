@@ -226,6 +226,13 @@ def test_a_refused_colour_stays_as_typed_and_its_zone_can_still_be_removed(
     page.get_by_role("button", name="Add zone").click()
     page.get_by_role("button", name="Add zone").click()
     page.locator("#id_zones-0-color").fill("nope")
+    page.locator("#id_zones-0-color").press("Tab")
+    # Said on leaving the field, and again by the server on save.
+    expect(page.get_by_test_id("colour-problem")).to_have_text(re.compile("#rgb or #rrggbb"))
+    expect(page.locator("#id_zones-0-color")).to_have_attribute("aria-invalid", "true")
+    page.locator("#id_zones-1-color").fill("#12")
+    expect(page.get_by_test_id("colour-problem")).to_have_count(1)  # not while typing
+    page.locator("#id_zones-1-color").fill("#123")
     page.get_by_role("button", name="Create widget").click()
 
     expect(page.get_by_test_id("color-errors")).to_contain_text("#rgb or #rrggbb")
@@ -242,7 +249,7 @@ def test_a_refused_colour_stays_as_typed_and_its_zone_can_still_be_removed(
     page.get_by_role("button", name="Create widget").click()
     expect(page.get_by_text("Created the widget “Zoned”.")).to_be_visible()
     assert stored_widget(sandbox_settings, "Zoned")["configuration"]["ranges"] == [
-        {"from": 100, "to": 140, "color": "#ff3366"}
+        {"from": 100, "to": 140, "color": "#123"}
     ]
 
 

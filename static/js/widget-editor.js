@@ -160,6 +160,8 @@
         field(row, "end").value = zone.to === undefined ? "" : String(zone.to);
         field(row, "color").value = zone.color === undefined ? "" : String(zone.color);
       });
+      Array.prototype.forEach.call(form.querySelectorAll(".colour-input input[type=text]"),
+        function (text) { checkColour(text, false); });
       syncPickers();
     }
 
@@ -231,19 +233,52 @@
       drawPreview(preview, configuration());
     }
 
+    // A colour field that is not a colour says so once the person leaves it, and stops saying
+    // so as soon as it is one (the server refuses it on save either way).
+    function checkColour(text, leaving) {
+      var fieldBox = text.closest(".field");
+      var shown = fieldBox.querySelector("[data-colour-problem]");
+      var wrong = text.value.trim() !== "" && !colour(text.value);
+      if (!wrong) {
+        if (shown) { fieldBox.removeChild(shown); }
+        if (!fieldBox.querySelector(".errorlist")) { text.removeAttribute("aria-invalid"); }
+        return;
+      }
+      if (!leaving || shown || fieldBox.querySelector(".errorlist")) { return; }
+      shown = document.createElement("p");
+      shown.className = "errorlist";
+      shown.setAttribute("data-colour-problem", "");
+      shown.setAttribute("data-testid", "colour-problem");
+      shown.setAttribute("role", "status");
+      shown.textContent = "Use a colour written #rgb or #rrggbb, such as #f36 or #ff3366.";
+      fieldBox.appendChild(shown);
+      text.setAttribute("aria-invalid", "true");
+    }
+
+    function isColourText(element) {
+      return element.type === "text" && element.closest(".colour-input") !== null;
+    }
+
     form.addEventListener("input", function (event) {
       var target = event.target;
       if (target === json) {
         readJson();
       } else {
         if (target.type === "color" && target.hasAttribute("data-colour-for")) {
-          document.getElementById(target.getAttribute("data-colour-for")).value = target.value;
-        } else if (colour(target.value)) {
+          var text = document.getElementById(target.getAttribute("data-colour-for"));
+          text.value = target.value;
+          checkColour(text, false);
+        } else if (isColourText(target)) {
+          checkColour(target, false);
           syncPickers();
         }
         writeJson();
       }
       redraw();
+    });
+
+    form.addEventListener("change", function (event) {
+      if (isColourText(event.target)) { checkColour(event.target, true); }
     });
 
     form.addEventListener("click", function (event) {
