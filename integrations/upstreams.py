@@ -3,7 +3,7 @@
 A service's package fills in an `Upstream` (its `entry.py`); the shared code asks the registry
 instead of branching on the service: how a token is checked, what to do before a check (Pulsoid
 refreshes an OAuth token that is about to expire), what to do on unlink (Pulsoid revokes it), and
-what the top navigation shows.
+what the top navigation shows, and what the dashboard says of each credential.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from integrations.errors import TokenRejected, UpstreamError
 from integrations.models import Health
 
 if TYPE_CHECKING:
+    from integrations.cache import Read
     from integrations.models import Credential
 
 
@@ -74,6 +75,22 @@ def run_check(check: Callable[[Secret], CheckResult], token: Secret) -> CheckRes
         return CheckResult(Health.UNREACHABLE, exc.message, error=exc)
 
 
+@dataclass(frozen=True)
+class Fact:
+    """One line of a credential's card on the dashboard: "Apps" "30"."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the dashboard shows of a credential: a few facts and the screen they come from."""
+
+    facts: tuple[Fact, ...]
+    url: str
+
+
 def _nothing_to_prepare(credential: Credential, actor: User | None) -> None:
     return None
 
@@ -109,3 +126,6 @@ class Upstream:
     tokens_expire: bool = False
     #: What each scope of a token enables in the portal, for the credentials page.
     scope_features: Mapping[str, str] = field(default_factory=dict)
+    #: The dashboard's card of a credential, read through the upstream cache (`cache.read`:
+    #: `fresh` asks upstream again); raises UpstreamError or CredentialUnusable.
+    summarize: Callable[[Credential, User, bool], Read[Summary]] | None = None

@@ -211,7 +211,7 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "credentials"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"
 # Sensitive actions ask the person to confirm it is them (allauth's re-authentication: the
 # password, or the second factor when they have one) when they last did more than this ago.

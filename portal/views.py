@@ -1,20 +1,30 @@
-"""Portal-wide pages: the home page, its status panel, and the liveness and readiness checks."""
+"""Portal-wide pages: the home page (the team's dashboard, or a welcome for visitors), and the
+liveness and readiness checks."""
 
 import logging
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
+from accounts.access import Action, may, team_view
+from accounts.models import Activity
+from integrations.dashboard import dashboard
+from integrations.models import Service
 from portal.htmx import PortalRequest, render_screen
 
 logger = logging.getLogger(__name__)
+
+#: How many of the newest activity entries the dashboard shows.
+RECENT_ACTIVITY = 10
 
 
 def database_ok() -> bool:
@@ -26,25 +36,39 @@ def database_ok() -> bool:
         return False
 
 
+@never_cache
 @require_GET
-def home(request: PortalRequest) -> HttpResponse:
-    return render(request, "home.html", {"deferred_status": True})
+def home(request: PortalRequest) -> HttpResponseBase:
+    """The team's dashboard; a visitor gets the welcome page (what the portal is, a way in)."""
+    if not request.user.is_authenticated:
+        open_signup = settings.PORTAL_OPEN_SIGNUP and not settings.PORTAL_SSO_ONLY
+        return render(request, "welcome.html", {"open_signup": open_signup})
+    return _dashboard(request)
 
 
-@require_GET
-def status(request: PortalRequest) -> HttpResponse:
-    """The home page's status panel; a full page on its own, the panel for htmx."""
+@login_required
+@team_view(Action.READ)
+def _dashboard(request: PortalRequest) -> HttpResponse:
+    """Credentials by condition with their upstream facts, recent activity, quick actions.
+
+    The facts come through the upstream cache: a repeat view paints at once, labelled with its
+    age, and asks for itself again with `?fresh=1` (the htmx request gets the cards alone)."""
+    board = dashboard(request.team, request.user, fresh=bool(request.GET.get("fresh")))
+    sees_team_activity = may(request.membership, Action.MANAGE_CREDENTIALS)
+    entries = Activity.objects.filter(team=request.team)
+    if not sees_team_activity:
+        entries = entries.filter(actor=request.user)  # the log is for admins: one's own only
     context = {
-        "database_ok": database_ok(),
-        "database_vendor": connection.vendor,
-        "cache_backend": "Redis" if settings.REDIS_URL else "the database (shared)",
-        "upstreams": [
-            ("Pulsetracker API", settings.PULSETRACKER_API_URL),
-            ("Pulsoid API", settings.PULSOID_API_URL),
-            ("Pulsoid OAuth", settings.PULSOID_OAUTH_URL),
-        ],
+        "cards": board.cards,
+        "freshness": board.freshness,
+        "attention_count": sum(1 for card in board.cards if card.attention),
+        "activity": entries.order_by("-id")[:RECENT_ACTIVITY],
+        "team_activity": sees_team_activity,
+        "first_pulsoid": next(
+            (c.credential for c in board.cards if c.credential.service == Service.PULSOID), None
+        ),
     }
-    return render_screen(request, "home.html", "system-status", context)
+    return render_screen(request, "home.html", "credential-cards", context)
 
 
 def cache_ok() -> bool:

@@ -45,7 +45,6 @@ SIGNED_WEBHOOK = "signed webhook"
 # Every route that is not a team view, and who may use it.
 NOT_TEAM_ROUTES: dict[str, str] = {
     "home": PUBLIC,
-    "status": PUBLIC,
     "healthz": PUBLIC,
     "readyz": PUBLIC,
     # For the operator's scraper: it answers only their networks or bearer token, anyone else a

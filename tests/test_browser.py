@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_home_page_loads_its_status_panel_through_htmx(live_server, page: Page):
+def test_visitors_get_the_welcome_page_without_errors(live_server, page: Page):
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.goto(live_server.url + "/")
-
-    expect(page).to_have_title("Home · Pulsetracker & Pulsoid")
-    # The panel arrives by an htmx GET after load: seeing the database state proves htmx runs.
-    expect(page.get_by_test_id("database-status")).to_contain_text("answering")
+    expect(page).to_have_title("Welcome · Pulsetracker & Pulsoid")
+    expect(page.get_by_role("link", name="Log in").first).to_be_visible()
     assert page.evaluate("window.htmx.version").startswith("2.")
+    assert console_errors == []
 
-    with page.expect_response(lambda r: r.url.endswith("/status/")) as refreshed:
-        page.get_by_role("button", name="Refresh").click()
+
+def test_a_dashboard_painted_from_its_last_fetch_refreshes_itself_in_place(
+    live_server, page: Page, bob, pulsetracker_credential, sandbox_settings, settings
+):
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email").fill(bob.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    card = page.get_by_test_id("credential-card")
+    expect(card).to_contain_text("Apps30")
+    settings.UPSTREAM_CACHE_SECONDS = 1
+    time.sleep(1.1)  # past the cache window
+    sandbox_settings.pulsetracker.add_app(sandbox_settings.seed.pulsetracker_paid_token, "New")
+
+    # The page paints the stored copy, labelled, then htmx asks for the fresh one and swaps it in.
+    with page.expect_response(lambda r: "fresh=1" in r.url) as refreshed:
+        page.reload()
     assert refreshed.value.status == 200
-    expect(page.get_by_test_id("database-status")).to_contain_text("answering")
+    expect(card).to_contain_text("Apps31")
+    expect(page.get_by_test_id("freshness")).to_have_count(0)
     assert console_errors == []

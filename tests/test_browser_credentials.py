@@ -24,6 +24,10 @@ def test_sign_up_and_link_one_token_of_each_kind_and_see_both_healthy(
     page.locator("#id_password2").fill("Browser-pass-5521")
     page.get_by_role("button", name="Sign up").click()
 
+    # The new team's dashboard has nothing yet, and says where to start.
+    expect(page.get_by_role("heading", name="Dashboard of Studio crew")).to_be_visible()
+    expect(page.get_by_test_id("no-credentials")).to_contain_text("Link a Pulsetracker or Pulsoid")
+    page.get_by_role("link", name="Link a credential").click()
     expect(page.get_by_role("heading", name="Credentials of Studio crew")).to_be_visible()
     expect(page.get_by_test_id("active-team")).to_contain_text("Studio crew (Owner)")
 
@@ -73,6 +77,8 @@ def test_a_viewer_sees_the_credentials_without_any_control(
     page.get_by_label("Email").fill(carol.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard of Acme Fleet")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Credentials").click()
 
     expect(page.get_by_role("heading", name="Credentials of Acme Fleet")).to_be_visible()
     row = page.get_by_test_id("credential-row")

@@ -25,7 +25,7 @@ def test_no_page_breaks_the_policy(
     page.get_by_label("Email").fill(alice.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Credentials of Acme Fleet")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard of Acme Fleet")).to_be_visible()
 
     key = sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)[0][
         "key"

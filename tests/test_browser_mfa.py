@@ -44,7 +44,7 @@ def log_out(page: Page) -> None:
 
 
 def logged_in(page: Page) -> None:
-    expect(page.get_by_role("heading", name="Credentials of Acme Fleet")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard of Acme Fleet")).to_be_visible()
 
 
 def still_asked_for_the_code(page: Page, url: str) -> None:

@@ -1,4 +1,4 @@
-"""The portal's own pages: home, status panel, settings guards (health checks: test_health.py)."""
+"""The portal's own settings guards (the home page: test_dashboard.py; health: test_health.py)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.mark.django_db
-def test_status_is_a_full_page_alone_and_the_panel_for_htmx(client):
-    page = client.get("/status/")
-    assert page.status_code == 200
-    assert b"<html" in page.content
-    assert b"answering" in page.content
-    fragment = client.get("/status/", HTTP_HX_REQUEST="true")
-    assert fragment.status_code == 200
-    assert b"<html" not in fragment.content
-    assert b'id="system-status"' in fragment.content
-    assert b"answering" in fragment.content
-    assert "HX-Request" in fragment["Vary"]
 
 
 def run_settings(env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -294,7 +294,7 @@ def test_a_first_sso_log_in_of_an_invited_address_joins_that_team_with_its_role(
     sso.sign_in_as("Nina@acme.test", name="Nina Novak")
     answer = sso_log_in(client)
     assert answer.status_code == 302
-    assert answer["Location"] == reverse("credentials")
+    assert answer["Location"] == reverse("home")
     nina = signed_in_as(client)
     assert nina is not None
     assert nina.email == "nina@acme.test"
@@ -346,7 +346,7 @@ def test_an_existing_person_with_the_same_verified_address_lands_in_their_own_ac
     sso.sign_in_as("alice@acme.test", name="Someone Else")
     answer = sso_log_in(client)
     assert answer.status_code == 302
-    assert answer["Location"] == reverse("credentials")
+    assert answer["Location"] == reverse("home")
     assert signed_in_as(client) == alice
     assert User.objects.filter(email="alice@acme.test").count() == 1
     alice.refresh_from_db()
@@ -598,13 +598,13 @@ def test_the_client_secret_appears_in_no_page_log_line_session_or_error_report(
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_logging_in_with_the_provider_in_chromium_lands_on_the_credentials_page(
+def test_logging_in_with_the_provider_in_chromium_lands_on_the_dashboard(
     live_server, page: Page, sso, alice
 ):
     sso.sign_in_as("alice@acme.test")
     page.goto(live_server.url + "/accounts/login/")
     page.get_by_role("button", name=f"Log in with {BUTTON_NAME}").click()
-    expect(page).to_have_url(live_server.url + reverse("credentials"))
+    expect(page).to_have_url(live_server.url + reverse("home"))
     expect(page.get_by_test_id("active-team")).to_contain_text("Acme Fleet (Owner)")
 
 
@@ -616,5 +616,5 @@ def test_an_invitee_signs_up_through_the_provider_in_chromium(
     sso.sign_in_as("nina@acme.test", name="Nina")
     page.goto(live_server.url + "/accounts/login/")
     page.get_by_test_id("sso-login").click()
-    expect(page).to_have_url(live_server.url + reverse("credentials"))
+    expect(page).to_have_url(live_server.url + reverse("home"))
     expect(page.get_by_test_id("active-team")).to_contain_text("Acme Fleet (Admin)")
