@@ -125,3 +125,18 @@ def test_the_map_stops_asking_while_the_tab_is_hidden_and_asks_on_return(
         ".filter(e => e.name.includes('/positions/')).length > n",
         arg=hidden_at,
     )
+
+
+def test_a_failed_refresh_keeps_the_markers_and_says_why(
+    live_server, page: Page, carol, pulsetracker_credential, sandbox_settings, settings
+):
+    settings.PULSETRACKER_MAP_POLL_SECONDS = 1
+    settings.UPSTREAM_CACHE_SECONDS = 1
+    app = sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)[0]
+    log_in(page, live_server, carol)
+    page.goto(f"{live_server.url}/apps/{pulsetracker_credential.pk}/{app['key']}/")
+    devices_map = page.get_by_test_id("devices-map")
+    expect(devices_map.locator(".map-marker")).to_have_count(2)
+    sandbox_settings.fault("GET", "/pulsetracker/api/devices", status=500, times=1000)
+    expect(page.get_by_test_id("map-status")).to_contain_text("Could not refresh the map")
+    expect(devices_map.locator(".map-marker")).to_have_count(2)

@@ -15,7 +15,8 @@
    refreshed or why it could not be. The JSON (coordinates in Leaflet's [latitude, longitude]
    order):
 
-     {"markers":  [{"id": "k", "label": "Van 7", "lat": 36.75, "lon": 3.06, "url": "/..."}],
+     {"markers":  [{"id": "k", "label": "Van 7", "lat": 36.75, "lon": 3.06, "url": "/...",
+                    "stale": false}],
       "tracks":   [{"id": "k", "label": "Van 7", "points": [[36.75, 3.06], ...]}],
       "polygons": [{"id": "1", "label": "Depot", "points": [[36.75, 3.06], ...]}],
       "error": "optional message shown in the status element"}
@@ -85,7 +86,9 @@
       L.circleMarker(t.points[0], { className: "map-track-end", radius: 5 }).addTo(layers.tracks);
     });
     (data.markers || []).forEach(function (m) {
-      var marker = L.circleMarker([m.lat, m.lon], { className: "map-marker", radius: 8 });
+      var marker = L.circleMarker([m.lat, m.lon], {
+        className: "map-marker" + (m.stale ? " map-marker-stale" : ""), radius: 8,
+      });
       if (m.label) {
         marker.bindTooltip(m.label, { permanent: true, direction: "top", className: "map-label" });
       }
@@ -123,9 +126,16 @@
       fetch(source, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) {
           if (!response.ok) { throw new Error("the portal answered " + response.status); }
+          if ((response.headers.get("Content-Type") || "").indexOf("json") < 0) {
+            // A log-in page, after the session ended.
+            throw new Error("the portal did not send map data; reload the page");
+          }
           return response.json();
         })
-        .then(function (data) { draw(element, data); })
+        .then(function (data) {
+          // A failed refresh keeps what the map shows and says why.
+          if (data.error && !data.markers) { setStatus(element, data.error, true); } else { draw(element, data); }
+        })
         .catch(function (error) { setStatus(element, "Could not refresh the map: " + error.message, true); })
         .then(function () { inFlight = false; schedule(); });
     }
