@@ -272,6 +272,12 @@ def value_for(request: pytest.FixtureRequest, route: Route, param: str) -> Any:
         return request.getfixturevalue("acme_invitation")[1]
     if param == "hook":  # the receiving end of geofence events of an app of Acme's
         return acme_geofence_app(request).hook
+    if param == "gid":  # a geofence of that app, whose numeric id the portal knows
+        app = acme_geofence_app(request)
+        sandbox = request.getfixturevalue("sandbox_settings")
+        ring = [(3.05, 36.75), (3.06, 36.75), (3.06, 36.76)]
+        token = sandbox.seed.pulsetracker_paid_token
+        return sandbox.pulsetracker.add_geofence(token, app.app_key, "Depot", ring)["id"]
     raise AssertionError(f"{route.name} takes <{param}>: say in test_access.py what to put there")
 
 

@@ -519,3 +519,54 @@ def test_no_api_answer_carries_an_upstream_token_even_when_the_upstream_quotes_i
     logs = log_text(every_log)
     for secret in secrets:
         assert secret not in logs, "upstream token in the logs"
+
+
+# The webhook secret that signs geofence events: pasted once by an admin, then only ciphertext.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pasted_webhook_secret_is_absent_from_every_page_log_and_column(
+    client, ada, pulsetracker_credential, sandbox_settings, every_log
+):
+    import hashlib
+    import hmac
+    import json
+    from datetime import UTC, datetime
+
+    from integrations.models import GeofenceApp
+
+    api, token = sandbox_settings.pulsetracker, sandbox_settings.seed.pulsetracker_paid_token
+    secret = api.webhook_secret(token)
+    key = api.apps(token)[0]["key"]
+    client.force_login(ada)
+    geofences = reverse("geofences", args=[pulsetracker_credential.pk, key])
+    paste = reverse("geofence-secret", args=[pulsetracker_credential.pk, key])
+    responses = [client.get(geofences)]
+    responses.append(client.post(paste, {"secret": secret}))
+    responses.append(client.post(paste, {"secret": secret[:6]}))  # too short: the form is back
+    responses.append(client.get(geofences))
+    responses.append(client.get(reverse("app-detail", args=[pulsetracker_credential.pk, key])))
+    responses.append(client.get(reverse("accounts:activity")))
+    hook = reverse("geofence-webhook", args=[GeofenceApp.objects.get(app_key=key).hook])
+    body = json.dumps(
+        {
+            "event": "inside",
+            "point": {"type": "Point", "coordinates": [3.0, 36.0]},
+            "device_id": "d",
+            "geofence_id": 1,
+            "location_received_at": datetime.now(UTC).isoformat(),
+            "event_sent_at": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    for sent in (signature, "0" * 64, signature):  # accepted, forged, replayed
+        responses.append(
+            client.post(hook, body, content_type="application/json", HTTP_P_SIGNATURE=sent)
+        )
+
+    assert [r.status_code for r in responses] == [200, 302, 200, 200, 200, 200, 200, 401, 409]
+    haystacks = {f"response {n}": response_text(r) for n, r in enumerate(responses)}
+    haystacks["logs"] = log_text(every_log)
+    for where, haystack in {**haystacks, **stored_everywhere()}.items():
+        found = secret in haystack if isinstance(haystack, str) else secret.encode() in haystack
+        assert not found, f"webhook secret found in {where}"

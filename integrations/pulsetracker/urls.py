@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations.pulsetracker import views, views_devices, webhooks
+from integrations.pulsetracker import views, views_devices, views_geofences, webhooks
 
 urlpatterns = [
     path("apps/", views.apps_home, name="apps"),
@@ -28,6 +28,27 @@ urlpatterns = [
         "apps/<int:cid>/<slug:key>/devices/<slug:device>/rename/",
         views_devices.device_rename,
         name="device-rename",
+    ),
+    path("apps/<int:cid>/<slug:key>/geofences/", views_geofences.geofence_list, name="geofences"),
+    path(
+        "apps/<int:cid>/<slug:key>/geofences/new/",
+        views_geofences.geofence_create,
+        name="geofence-create",
+    ),
+    path(
+        "apps/<int:cid>/<slug:key>/geofences/<int:gid>/",
+        views_geofences.geofence_edit,
+        name="geofence-edit",
+    ),
+    path(
+        "apps/<int:cid>/<slug:key>/geofences/app-id/",
+        views_geofences.geofence_app_id,
+        name="geofence-app-id",
+    ),
+    path(
+        "apps/<int:cid>/<slug:key>/geofences/secret/",
+        views_geofences.geofence_secret,
+        name="geofence-secret",
     ),
     # Pulsetracker posts geofence events here, signed (the one view without CSRF protection).
     path("hooks/pulsetracker/<slug:hook>/", webhooks.receive, name="geofence-webhook"),

@@ -40,6 +40,7 @@ from integrations.pulsetracker.client import (
 )
 from integrations.pulsetracker.forms import AppNameForm
 from integrations.pulsetracker.views_devices import devices_context
+from integrations.pulsetracker.views_geofences import app_page_context
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest, render_screen
 
@@ -231,6 +232,7 @@ def app_detail(request: PortalRequest, cid: int, key: str) -> HttpResponse:
         "devices": None,
         "error": None,
     }
+    context.update(app_page_context(credential, key))  # no upstream call
 
     def load_app() -> App:
         with using(credential, request.user) as token:

@@ -1,0 +1,455 @@
+"""Pulsetracker geofences of one app: list them on a map, create and edit them (drawn on the map
+or pasted as GeoJSON), and receive their events in the portal.
+
+Geofences name their app by a numeric id that no app endpoint returns. The portal learns it from
+an existing geofence when that can only be this app's (every other app of the account already
+has its id), and otherwise asks a member once, saying why; it is kept per credential and app
+(`GeofenceApp`). The API cannot delete a geofence: the pages say so. The receiving address
+(webhooks.py) is shown as an absolute URL built from the request, and the form fills it in.
+
+Viewers read; members create and edit; admins paste the account's webhook secret. Every change
+is written to the activity log. Forms post whole pages and redirect after success, so Back and
+reload never send anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import activity
+from accounts.access import Action, team_object_or_404, team_view
+from accounts.crypto import Secret
+from integrations import cache
+from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
+from integrations.models import Credential, GeofenceApp, GeofenceEvent, Service, Submission
+from integrations.pulsetracker.client import App, Device, Geofence, Page, PulsetrackerClient
+from integrations.pulsetracker.forms_geofences import AppIdForm, GeofenceForm, WebhookSecretForm
+from integrations.tokens import CredentialUnusable, using
+from portal.htmx import PortalRequest
+
+LIST = "pulsetracker/geofences.html"
+FORM = "pulsetracker/geofence_form.html"
+#: How many pages of the account's geofences are read to learn an app's numeric id.
+LEARN_PAGES = 5
+#: Events shown on the app page and the geofences page.
+LATEST_EVENTS = 10
+
+
+def _credential(request: PortalRequest, cid: int) -> Credential:
+    return team_object_or_404(Credential, request, pk=cid, service=Service.PULSETRACKER)
+
+
+def _client_call(request: PortalRequest, credential: Credential, call: Any) -> Any:
+    with using(credential, request.user) as token:
+        return call(PulsetrackerClient(token))
+
+
+def _app(request: PortalRequest, credential: Credential, key: str) -> App:
+    """The app (its name for the headings); NotFound for a key this account does not have."""
+    return cache.cached(
+        credential.pk,
+        f"app:{key}",
+        lambda: _client_call(request, credential, lambda c: c.get_app(key)),
+    )
+
+
+def geofence_app(credential: Credential, key: str) -> GeofenceApp:
+    found, _ = GeofenceApp.objects.get_or_create(credential=credential, app_key=key)
+    return found
+
+
+def receiving_url(request: PortalRequest, found: GeofenceApp) -> str:
+    """Where Pulsetracker should post this app's geofence events (absolute, from the request)."""
+    return request.build_absolute_uri(reverse("geofence-webhook", args=[found.hook]))
+
+
+def _problem(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
+    if isinstance(exc, CredentialUnusable):
+        return {"kind": "relink", "message": exc.message}
+    if isinstance(exc, TokenRejected):
+        return {"kind": "rejected", "message": exc.message}
+    if isinstance(exc, NotFound):
+        return {"kind": "not-found", "message": exc.message}
+    return {"kind": "unavailable", "message": exc.message}
+
+
+def _learn_app_id(request: PortalRequest, credential: Credential, found: GeofenceApp) -> None:
+    """Take the app's numeric id from an existing geofence, when it can only be this app's: the
+    account's geofences name exactly one app id that no other app is known by, and every other
+    app of the account has its id already (a one-app account needs just one geofence)."""
+    known = dict(
+        GeofenceApp.objects.filter(credential=credential, app_id__isnull=False)
+        .exclude(pk=found.pk)
+        .values_list("app_id", "app_key")
+    )
+    apps = _client_call(request, credential, lambda c: c.list_apps())
+    if apps.total - len(known) != 1:
+        return
+    seen: set[int] = set()
+    number = 1
+    while number <= LEARN_PAGES:
+        page = _client_call(request, credential, lambda c, n=number: c.list_geofences(page=n))
+        seen.update(g.app_id for g in page.items)
+        if not page.has_next:
+            break
+        number += 1
+    candidates = seen - set(known)
+    if len(candidates) == 1:
+        found.app_id = candidates.pop()
+        found.app_id_source = GeofenceApp.IdSource.LEARNT
+        found.app_id_set_by = None
+        found.save(update_fields=["app_id", "app_id_source", "app_id_set_by"])
+        activity.record(
+            credential.team,
+            request.user,
+            "geofence app id set",
+            credential=credential,
+            target=found.app_key,
+            detail=f"Learnt app id {found.app_id} from an existing geofence.",
+        )
+
+
+def latest_events(found: GeofenceApp, names: dict[int, str] | None = None) -> list[GeofenceEvent]:
+    """The newest events, each with `geofence_name` when `names` knows its geofence."""
+    events = list(GeofenceEvent.objects.filter(app=found)[:LATEST_EVENTS])
+    for event in events:
+        event.geofence_name = (names or {}).get(event.geofence_id, "")  # type: ignore[attr-defined]
+    return events
+
+
+def app_page_context(credential: Credential, key: str) -> dict[str, Any]:
+    """What the app page shows of its geofences: the latest events and the refusals (no
+    upstream call; nothing is made when the portal keeps nothing for this app yet)."""
+    found = GeofenceApp.objects.filter(credential=credential, app_key=key).first()
+    return {"geofence_app": found, "geofence_events": latest_events(found) if found else []}
+
+
+def _polygons(geofences: list[Geofence]) -> dict[str, Any]:
+    """The map's data (map.js): each geofence as a labelled polygon, latitude first."""
+    return {
+        "polygons": [
+            {"id": str(g.id), "label": g.name, "points": [list(p) for p in g.ring]}
+            for g in geofences
+        ]
+    }
+
+
+def _map_settings() -> dict[str, Any]:
+    return {
+        "tiles": settings.PULSETRACKER_MAP_TILES_URL,
+        "attribution": settings.PULSETRACKER_MAP_ATTRIBUTION,
+    }
+
+
+def _list_context(
+    request: PortalRequest, credential: Credential, key: str, number: int = 1
+) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "credential": credential,
+        "key": key,
+        "app": None,
+        "error": None,
+        "geofences": None,
+        "map": _map_settings(),
+        "map_data": {"polygons": []},
+        "app_id_form": AppIdForm(),
+        "secret_form": WebhookSecretForm(),
+    }
+    try:
+        context["app"] = _app(request, credential, key)
+    except (CredentialUnusable, UpstreamError) as exc:
+        context["error"] = _problem(exc)
+        return context
+    found = geofence_app(credential, key)
+    context.update(found=found, receiving_url=receiving_url(request, found))
+    try:
+        if found.app_id is None:
+            _learn_app_id(request, credential, found)
+        if found.app_id is not None:
+            app_id = found.app_id
+            page: Page[Geofence] = cache.cached(
+                credential.pk,
+                f"geofences:{app_id}:{number}",
+                lambda: _client_call(
+                    request, credential, lambda c: c.list_geofences(page=number, app_id=app_id)
+                ),
+            )
+            context["geofences"] = page
+            context["map_data"] = _polygons(list(page.items))
+    except (CredentialUnusable, UpstreamError) as exc:
+        context["geofences_error"] = _problem(exc)
+    geofences = context["geofences"]
+    names = {g.id: g.name for g in geofences.items} if geofences else {}
+    context["events"] = latest_events(found, names)
+    return context
+
+
+def _page_number(request: PortalRequest) -> int:
+    value = request.GET.get("page", "1")
+    return max(1, int(value)) if value.isdigit() else 1
+
+
+@require_GET
+@login_required
+@team_view(Action.READ)
+def geofence_list(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    """An app's geofences on a map and in a table, its receiving address and latest events."""
+    context = _list_context(request, _credential(request, cid), key, _page_number(request))
+    status = 404 if (context["error"] or {}).get("kind") == "not-found" else 200
+    return render(request, LIST, context, status=status)
+
+
+@require_POST
+@login_required
+@team_view(Action.CHANGE_UPSTREAM)
+def geofence_app_id(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    """Keep the app's numeric id, entered by hand (it shows in the vendor's dashboard)."""
+    credential = _credential(request, cid)
+    form = AppIdForm(request.POST)
+    if not form.is_valid():
+        context = _list_context(request, credential, key)
+        context["app_id_form"] = form
+        return render(request, LIST, context)
+    found = geofence_app(credential, key)
+    found.app_id = form.cleaned_data["app_id"]
+    found.app_id_source = GeofenceApp.IdSource.ENTERED
+    found.app_id_set_by = request.user
+    found.save(update_fields=["app_id", "app_id_source", "app_id_set_by"])
+    activity.record(
+        request.team,
+        request.user,
+        "geofence app id set",
+        credential=credential,
+        target=key,
+        detail=f"App id {found.app_id}, entered by hand.",
+    )
+    messages.success(request, f"Saved: this app's id is {found.app_id}.")
+    return redirect("geofences", cid=credential.pk, key=key)
+
+
+@require_POST
+@login_required
+@team_view(Action.MANAGE_CREDENTIALS)
+def geofence_secret(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    """Keep the account's webhook secret (encrypted; never shown again)."""
+    credential = _credential(request, cid)
+    form = WebhookSecretForm(request.POST)
+    if not form.is_valid():
+        context = _list_context(request, credential, key)
+        context["secret_form"] = form
+        return render(request, LIST, context)
+    found = geofence_app(credential, key)
+    found.set_secret(Secret(form.cleaned_data["secret"]), request.user)
+    found.save(update_fields=["secret_ciphertext", "secret_set_by", "secret_set_at"])
+    activity.record(
+        request.team,
+        request.user,
+        "geofence secret set",
+        credential=credential,
+        target=key,
+        detail="The webhook secret for receiving geofence events was replaced.",
+    )
+    messages.success(request, "Saved the webhook secret. It will not be shown again.")
+    return redirect("geofences", cid=credential.pk, key=key)
+
+
+def _form_context(
+    request: PortalRequest, credential: Credential, key: str, found: GeofenceApp, form: Any
+) -> dict[str, Any]:
+    return {
+        "credential": credential,
+        "key": key,
+        "found": found,
+        "form": form,
+        "receiving_url": receiving_url(request, found),
+        "map": _map_settings(),
+        "map_data": _device_markers(request, credential, key),
+    }
+
+
+def _device_markers(request: PortalRequest, credential: Credential, key: str) -> dict[str, Any]:
+    """The app's devices where they last were, so the drawing map opens around them."""
+    try:
+        page: Page[Device] = cache.cached(
+            credential.pk,
+            f"geofence-devices:{key}",
+            lambda: _client_call(request, credential, lambda c: c.list_devices(app_key=key)),
+        )
+    except (CredentialUnusable, UpstreamError):
+        return {"markers": []}
+    markers = []
+    for device in page.items:
+        position = device.last_location.position if device.last_location else None
+        if position is not None:
+            markers.append(
+                {
+                    "id": device.key,
+                    "label": device.name,
+                    "lat": position.latitude,
+                    "lon": position.longitude,
+                }
+            )
+    return {"markers": markers}
+
+
+def _upstream_errors(form: GeofenceForm, exc: CredentialUnusable | UpstreamError) -> None:
+    """Put Pulsetracker's refusal beside the field it names (the polygon's message decoded)."""
+    if isinstance(exc, ValidationFailed) and exc.errors:
+        for field, problems in exc.errors.items():
+            target = field if field in ("name", "webhook_url", "geometry") else None
+            for problem in problems:
+                form.add_error(target, problem)
+    else:
+        form.add_error(None, exc.message)
+
+
+def _known_app(request: PortalRequest, credential: Credential, key: str) -> GeofenceApp | None:
+    found = GeofenceApp.objects.filter(credential=credential, app_key=key).first()
+    if found is None or found.app_id is None:
+        messages.warning(request, "First tell the portal this app's numeric id.")
+        return None
+    return found
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@team_view(Action.CHANGE_UPSTREAM)
+def geofence_create(request: PortalRequest, cid: int, key: str) -> HttpResponse:
+    credential = _credential(request, cid)
+    found = _known_app(request, credential, key)
+    if found is None:
+        return redirect("geofences", cid=credential.pk, key=key)
+    if request.method == "GET":
+        form = GeofenceForm(initial={"submission": uuid.uuid4().hex})
+        return render(request, FORM, _form_context(request, credential, key, found, form))
+    form = GeofenceForm(request.POST)
+    context = _form_context(request, credential, key, found, form)
+    if not form.is_valid():
+        return render(request, FORM, context)
+    data = form.cleaned_data
+    if not Submission.first(credential, data["submission"]):
+        messages.info(request, "That geofence was already created (sent twice).")
+        return redirect("geofences", cid=credential.pk, key=key)
+    assert found.app_id is not None
+    app_id = found.app_id
+    try:
+        made = _client_call(
+            request,
+            credential,
+            lambda c: c.create_geofence(
+                name=data["name"],
+                app_id=app_id,
+                polygon=data["geometry"],
+                webhook_url=data["webhook_url"] or None,
+            ),
+        )
+    except (CredentialUnusable, UpstreamError) as exc:
+        activity.record(
+            request.team,
+            request.user,
+            "geofence created",
+            credential=credential,
+            target=data["name"],
+            error=exc,
+        )
+        retry = request.POST.copy()
+        retry["submission"] = uuid.uuid4().hex  # sending it again is not a duplicate
+        form = GeofenceForm(retry)
+        form.is_valid()
+        _upstream_errors(form, exc)
+        context["form"] = form
+        return render(request, FORM, context)
+    cache.invalidate(credential.pk)
+    activity.record(
+        request.team,
+        request.user,
+        "geofence created",
+        credential=credential,
+        target=f"{made.name} (#{made.id}) of app {key}",
+        detail=f"Webhook URL: {made.webhook_url or 'none'}.",
+    )
+    messages.success(request, f"Created the geofence “{made.name}”.")
+    return redirect("geofences", cid=credential.pk, key=key)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@team_view(Action.CHANGE_UPSTREAM)
+def geofence_edit(request: PortalRequest, cid: int, key: str, gid: int) -> HttpResponse:
+    credential = _credential(request, cid)
+    found = _known_app(request, credential, key)
+    if found is None:
+        return redirect("geofences", cid=credential.pk, key=key)
+    try:
+        current: Geofence = _client_call(request, credential, lambda c: c.get_geofence(gid))
+    except NotFound:
+        raise Http404("No such geofence for this credential.") from None
+    except (CredentialUnusable, UpstreamError) as exc:
+        messages.error(request, f"Could not read the geofence: {exc.message}")
+        return redirect("geofences", cid=credential.pk, key=key)
+    if current.app_id != found.app_id:
+        raise Http404("That geofence belongs to another app.")
+    if request.method == "GET":
+        form = GeofenceForm(
+            initial={
+                "name": current.name,
+                "webhook_url": current.webhook_url or "",
+                "geometry": json.dumps(current.polygon),
+            }
+        )
+        context = _form_context(request, credential, key, found, form)
+        context["geofence"] = current
+        return render(request, FORM, context)
+    form = GeofenceForm(request.POST)
+    context = _form_context(request, credential, key, found, form)
+    context["geofence"] = current
+    if not form.is_valid():
+        return render(request, FORM, context)
+    data = form.cleaned_data
+    assert found.app_id is not None
+    app_id = found.app_id
+    try:
+        _client_call(
+            request,
+            credential,
+            lambda c: c.update_geofence(
+                gid,
+                app_id=app_id,
+                name=data["name"],
+                polygon=data["geometry"],
+                webhook_url=data["webhook_url"] or "",
+            ),
+        )
+    except (CredentialUnusable, UpstreamError) as exc:
+        activity.record(
+            request.team,
+            request.user,
+            "geofence updated",
+            credential=credential,
+            target=f"#{gid} of app {key}",
+            error=exc,
+        )
+        _upstream_errors(form, exc)
+        return render(request, FORM, context)
+    cache.invalidate(credential.pk)
+    change = f"“{current.name}” → “{data['name']}”" if current.name != data["name"] else ""
+    activity.record(
+        request.team,
+        request.user,
+        "geofence updated",
+        credential=credential,
+        target=f"{data['name']} (#{gid}) of app {key}",
+        detail=change or "Polygon or webhook URL changed.",
+    )
+    messages.success(request, f"Saved the geofence “{data['name']}”.")
+    return redirect("geofences", cid=credential.pk, key=key)
