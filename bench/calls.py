@@ -125,11 +125,12 @@ def main() -> int:
             after_repeat = upstream()
             if first.status_code != 200 or repeat.status_code != 200:
                 raise RuntimeError(f"apps page: {first.status_code}, {repeat.status_code}")
+            # The list is every app of the account: page 1, then pages 2..3 at once.
             report.add(
-                "upstream calls, first apps page view",
+                "upstream calls, first apps page view (30 apps, 3 upstream pages)",
                 str(after_first - before),
-                "1",
-                after_first - before == 1,
+                "3",
+                after_first - before == 3,
             )
             report.add(
                 "upstream calls, repeat apps page view",
@@ -137,6 +138,17 @@ def main() -> int:
                 "0",
                 after_repeat - after_first == 0,
             )
+            calls = len(sandbox.requests_to("*", "/pulsetracker/api/"))
+            created = client.post(
+                f"/apps/{credential.pk}/create/",
+                {"name": "Bench create", "submission": "bench-create"},
+                HTTP_HX_REQUEST="true",
+            )
+            listed = client.get(url, HTTP_HX_REQUEST="true")
+            made = len(sandbox.requests_to("*", "/pulsetracker/api/")) - calls
+            if created.status_code != 200 or "Bench create" not in listed.content.decode():
+                raise RuntimeError("create, then list: the new app is not listed")
+            report.add("upstream calls, create then the list", str(made), "1", made == 1)
             report.note(
                 f"cache: {settings.CACHES['default']['BACKEND']}, "
                 f"UPSTREAM_CACHE_SECONDS={settings.UPSTREAM_CACHE_SECONDS}"
