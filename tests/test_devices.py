@@ -331,6 +331,7 @@ def test_device_page_shows_history_newest_first_with_extra_data(
     pulse.report_position(vans["van7"], 3.1, 36.8, extra={"note": "second"})
     html = as_user(carol).get(device_url(pulsetracker_credential, vans["app"], vans["van7"]))
     html = html.content.decode()
+    assert "← The app “Vans”" in html
     rows = html.split('data-testid="history-row"')[1:]
     assert len(rows) == 2
     assert "36.800000" in rows[0]
