@@ -140,3 +140,25 @@ def test_a_failed_refresh_keeps_the_markers_and_says_why(
     sandbox_settings.fault("GET", "/pulsetracker/api/devices", status=500, times=1000)
     expect(page.get_by_test_id("map-status")).to_contain_text("Could not refresh the map")
     expect(devices_map.locator(".map-marker")).to_have_count(2)
+
+
+def test_the_map_draws_again_when_a_stale_app_page_refreshes_itself(
+    live_server, page: Page, carol, pulsetracker_credential, sandbox_settings, settings
+):
+    settings.UPSTREAM_CACHE_SECONDS = 1
+    app = sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)[0]
+    url = f"{live_server.url}/apps/{pulsetracker_credential.pk}/{app['key']}/"
+    refreshes: list[str] = []
+    page.on("request", lambda r: refreshes.append(r.url) if "fresh=1" in r.url else None)
+    log_in(page, live_server, carol)
+    page.goto(url)
+    expect(page.get_by_test_id("devices-map").locator(".map-marker")).to_have_count(2)
+    page.wait_for_timeout(1100)  # what the page read is now older than the cache's freshness
+    page.goto(url)
+    # The page paints the stored devices, then swaps in the refreshed region, map and all.
+    page.wait_for_function("() => !document.querySelector('[data-testid=freshness]')")
+    settled(page)
+    assert refreshes, "the page did not refresh itself"
+    devices_map = page.get_by_test_id("devices-map")
+    expect(devices_map.locator(".map-marker")).to_have_count(2)
+    expect(devices_map.locator(".leaflet-tile-loaded").first).to_be_attached()

@@ -407,3 +407,15 @@ def test_no_token_in_the_pages_or_the_map_data(
         body = client.get(page, **htmx() if "new" in page else {}).content.decode()
         assert token not in body
         assert token.split("|")[1] not in body
+
+
+def test_a_create_sent_without_htmx_comes_back_to_the_app_page_with_the_outcome(
+    as_user, bob, pulsetracker_credential, vans
+):
+    client = as_user(bob)
+    url = create_url(pulsetracker_credential, vans["app"])
+    done = client.post(url, {"name": "Plain", "type_id": "1"}, follow=True)
+    assert done.redirect_chain[-1][0] == app_url(pulsetracker_credential, vans["app"])
+    assert "Created the device “Plain”." in done.content.decode()
+    refused = client.post(url, {"name": "", "type_id": "1"}, follow=True).content.decode()
+    assert "The device was not created: Give the device a name." in refused
