@@ -134,6 +134,23 @@ def test_a_refused_list_says_what_happened_and_retry_shows_the_apps(
     expect(page.get_by_test_id("pager-position")).to_have_text("Page 1 of 3 · 30 apps")
 
 
+def test_a_long_unbroken_name_wraps_inside_its_row(
+    live_server, page: Page, bob, pulsetracker_credential, sandbox_settings
+):
+    long_name = "W" * 255
+    sandbox_settings.pulsetracker.add_app(sandbox_settings.seed.pulsetracker_paid_token, long_name)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server, bob)
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/?q=WWWW")
+    name = page.get_by_test_id("app-name")
+    expect(name).to_have_text(long_name)
+    tall = "a => a.getBoundingClientRect().height / parseFloat(getComputedStyle(a).fontSize)"
+    assert name.evaluate(tall) > 2  # it wrapped onto several lines
+    cell = "a => a.closest('td').getBoundingClientRect().right - a.getBoundingClientRect().right"
+    assert name.evaluate(cell) >= 0  # and stays inside its cell
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def test_create_an_app_then_hit_the_plan_limit_with_the_name_kept(
     live_server, page: Page, acme, alice, bob, pulsetracker_credential, sandbox_settings
 ):
