@@ -206,3 +206,20 @@ def test_the_sandbox_posts_a_crossing_to_the_portal_which_accepts_it(
         geofence["id"],
         device["key"],
     )
+
+
+def test_an_accepted_event_reaches_the_teams_email_channel_when_alerts_are_sent(
+    receiver, acme, alice, mailoutbox
+):
+    from integrations import alerts
+
+    channel = Channel.objects.create(team=acme, kind=Channel.Kind.EMAIL, name="On call")
+    channel.recipients.add(alice)
+    body = event_body("outside")
+    assert post(Client(), receiver, body, sign(body)).status_code == 200
+    assert alerts.deliver_due() == 1
+    [mail] = mailoutbox
+    assert mail.to == [alice.email]
+    # Alerts pass through the token redactor, which takes a device's UUID for a Pulsoid token.
+    assert "went outside geofence #7 at 36.75500, 3.05500." in mail.body
+    assert Delivery.objects.get(channel=channel).state == Delivery.State.SENT

@@ -293,3 +293,36 @@ def test_the_app_page_lists_the_latest_events_and_the_refusals(
     assert 'data-testid="geofence-event"' in text
     assert "went outside" in text
     assert "36.80000, 3.10000" in text
+
+
+def test_an_edit_pulsetracker_refuses_comes_back_with_the_reason_and_the_input(
+    as_user, bob, known, pulsetracker_credential, sandbox_settings, app_key
+):
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    made = sandbox_settings.pulsetracker.add_geofence(
+        token, app_key, "Depot", SQUARE["coordinates"][0]
+    )
+    edit = url("geofence-edit", pulsetracker_credential, app_key, made["id"])
+    response = as_user(bob).post(
+        edit, {"name": "Knot", "webhook_url": "", "geometry": json.dumps(BOW_TIE)}
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "The polygon is not valid: its edges cross each other." in text
+    assert 'value="Knot"' in text
+    assert sandbox_settings.pulsetracker.geofences(token)[0]["name"] == "Depot"
+    [entry] = Activity.objects.filter(action="geofence updated")
+    assert entry.outcome == "failed"
+
+
+@pytest.mark.parametrize("address", ["hooks.example/in", "ftp://hooks.example/in", "https://"])
+def test_a_webhook_url_that_is_not_a_web_address_is_refused_before_sending(
+    as_user, bob, known, pulsetracker_credential, sandbox_settings, app_key, address
+):
+    response = as_user(bob).post(
+        url("geofence-create", pulsetracker_credential, app_key),
+        {"name": "Depot", "webhook_url": address, "geometry": json.dumps(SQUARE)},
+    )
+    assert "Enter a whole web address, starting with https://." in response.content.decode()
+    assert f'value="{address}"' in response.content.decode()
+    assert sandbox_settings.requests_to("POST", "/pulsetracker/api/geofences") == []
