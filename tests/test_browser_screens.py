@@ -2,8 +2,8 @@
 scrolls sideways, axe-core finds no accessibility violation, and a screenshot of each lands in
 docs/screens/ for reviewers (see docs/screens/README.md).
 
-To add a screen, add a line to SCREENS: its name (the screenshot's file name) and a function
-from the prepared `World` to its address.
+To add a screen, add a line to SCREENS: its name (the screenshot's file name), a function from
+the prepared `World` to its address, and optionally who looks and what they do first.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class Screen:
     url: Callable[[World], str]
     #: Who looks: "alice" (owner), "bob" (member) or None (not logged in).
     person: str | None = "alice"
+    #: What the person does on the page before it is looked at, if anything.
+    then: Callable[[Page], object] | None = None
 
 
 SCREENS = [
@@ -60,6 +62,11 @@ SCREENS = [
     # The owner of a team with a linked credential of each service.
     Screen("home", lambda w: "/"),
     Screen("credentials", lambda w: "/credentials/"),
+    Screen(
+        "credential-unlink-dialog",
+        lambda w: "/credentials/",
+        then=lambda page: page.get_by_test_id("unlink").last.click(),
+    ),
     Screen("credential-replace", lambda w: f"/credentials/{w.tracker}/replace/"),
     Screen("credential-unlink", lambda w: f"/credentials/{w.pulsoid}/unlink/"),
     Screen("members", lambda w: "/accounts/team/members/"),
@@ -160,7 +167,11 @@ def test_screen_fits_a_phone_and_a_desktop_and_passes_axe(
         page.goto(live_server.url + screen.url(world))
         page.wait_for_load_state("networkidle")
         settled(page)
-        page.screenshot(path=SCREENS_DIR / f"{screen.name}-{width}.png", full_page=True)
+        if screen.then:
+            screen.then(page)
+        # A dialog covers the window, not the whole length: the window is the picture then.
+        shot = SCREENS_DIR / f"{screen.name}-{width}.png"
+        page.screenshot(path=shot, full_page=screen.then is None)
         wider = overflow(page)
         if wider > 0:
             problems.append(f"at {width}px the page is {wider}px wider than the window")
