@@ -71,7 +71,8 @@ class ActivityFilter(forms.Form):
         if data.get("person"):
             entries = entries.filter(actor_id=data["person"])
         if data.get("credential", "").strip():
-            entries = entries.filter(credential_label=data["credential"].strip())
+            # Any part of the label, in any case: "live" finds "Acme Live" and "Live backup".
+            entries = entries.filter(credential_label__icontains=data["credential"].strip())
         if data.get("action"):
             entries = entries.filter(action=data["action"])
         zone = timezone.get_current_timezone()

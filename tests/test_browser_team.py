@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, settled
 from tests.test_browser_apps import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,3 +89,58 @@ def test_reloading_after_creating_an_invitation_creates_no_second_one(
     expect(page.get_by_test_id("invitation-row")).to_have_count(1)
     expect(page.get_by_test_id("invitation-url")).to_have_count(0)
     assert Invitation.objects.filter(email="nina@acme.test").count() == 1
+
+
+def test_back_and_forward_through_activity_filters_show_the_filters_of_each_table(
+    live_server, page: Page, alice, acme
+):
+    from accounts.models import Activity
+
+    Activity.objects.bulk_create(
+        Activity(
+            team=acme,
+            actor=alice,
+            actor_email=alice.email,
+            action=action,
+            credential_label=label,
+            target=f"app {i}",
+        )
+        for i, (action, label) in enumerate(
+            [("app created", "Acme Live")] * 4
+            + [("app renamed", "Acme Live")] * 3
+            + [("app renamed", "Spare key")] * 2
+        )
+    )
+    log_in(page, live_server, alice)
+    page.goto(live_server.url + "/accounts/activity/")
+    rows = page.get_by_test_id("activity-row")
+    action = page.get_by_label("Action")
+    credential = page.get_by_label("Credential")
+    expect(rows).to_have_count(9)
+    action.select_option("app renamed")
+    expect(rows).to_have_count(5)
+    expect(page).to_have_url(re.compile(r"action=app(\+|%20)renamed"))
+    settled(page)
+    credential.fill("spare")
+    credential.press("Enter")
+    expect(rows).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"credential=spare"))
+
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"credential=spare"))
+    expect(rows).to_have_count(5)
+    expect(action).to_have_value("app renamed")
+    expect(credential).to_have_value("")
+
+    page.go_forward()
+    expect(rows).to_have_count(2)
+    expect(action).to_have_value("app renamed")
+    expect(credential).to_have_value("spare")
+
+    # Away to another page and Back: the filters and the table still agree.
+    page.get_by_role("link", name="Members").click()
+    expect(page.get_by_role("heading", name="Members of Acme Fleet")).to_be_visible()
+    page.go_back()
+    expect(rows).to_have_count(2)
+    expect(credential).to_have_value("spare")
+    expect(action).to_have_value("app renamed")

@@ -477,6 +477,25 @@ def test_filters_combine(as_user, alice, bob, history):
     assert "must not be before" in bad
 
 
+def test_the_credential_filter_finds_any_part_of_a_label_in_any_case(as_user, alice, history):
+    client = as_user(alice)
+    page = client.get(reverse("accounts:activity"), {"credential": " spa "}).content.decode()
+    spare = [r for r in history if r.credential_label == "Spare"]
+    assert page.count('data-testid="activity-row"') == len(spare)
+    page = client.get(reverse("accounts:activity"), {"credential": "IV"}).content.decode()
+    assert page.count('data-testid="activity-row"') == len(history) - len(spare)
+
+
+def test_the_filters_are_filled_in_from_the_address(as_user, alice, bob, history):
+    query = {"person": bob.pk, "credential": "spa", "action": "app renamed", "since": "2026-01-02"}
+    page = as_user(alice).get(reverse("accounts:activity"), query).content.decode()
+    filters = page.split('data-testid="activity-filters"')[1].split("</form>")[0]
+    assert f'<option value="{bob.pk}" selected>' in filters
+    assert 'name="credential" value="spa"' in filters
+    assert '<option value="app renamed" selected>' in filters
+    assert 'name="since" value="2026-01-02"' in filters
+
+
 def test_filtering_with_htmx_swaps_only_the_table(as_user, alice, history):
     response = as_user(alice).get(
         reverse("accounts:activity"), {"action": "app renamed"}, HTTP_HX_REQUEST="true"
