@@ -39,6 +39,7 @@ BENCHMARKS = [
     ("throughput", "2. cached apps page vs bare view, requests per second", 180),
     ("weight", "6. apps page weight", 120),
     ("load", "4. 50 clients x 20 creates on PostgreSQL and Redis", 300),
+    ("fanout", "7. several upstream calls at once, and repeat views that do not wait", 300),
     ("activity_1m", "5. activity page with 1,000,000 entries", 400),
 ]
 
