@@ -36,6 +36,8 @@ class World:
     pulsoid: int
     app_key: str
     long_app_key: str
+    device_key: str
+    geofence_id: int
     widget_id: str
     invitation_secret: str
     reset_path: str
@@ -87,6 +89,15 @@ SCREENS = [
     Screen("app", lambda w: f"/apps/{w.tracker}/{w.app_key}/"),
     Screen("app-long-name", lambda w: f"/apps/{w.tracker}/{w.long_app_key}/"),
     Screen("app-rename", lambda w: f"/apps/{w.tracker}/{w.app_key}/rename/"),
+    Screen("devices", lambda w: f"/apps/{w.tracker}/{w.app_key}/devices/"),
+    Screen("device-new", lambda w: f"/apps/{w.tracker}/{w.app_key}/devices/new/"),
+    Screen("device", lambda w: f"/apps/{w.tracker}/{w.app_key}/devices/{w.device_key}/"),
+    Screen(
+        "device-rename", lambda w: f"/apps/{w.tracker}/{w.app_key}/devices/{w.device_key}/rename/"
+    ),
+    Screen("geofences", lambda w: f"/apps/{w.tracker}/{w.app_key}/geofences/"),
+    Screen("geofence-new", lambda w: f"/apps/{w.tracker}/{w.app_key}/geofences/new/"),
+    Screen("geofence-edit", lambda w: f"/apps/{w.tracker}/{w.app_key}/geofences/{w.geofence_id}/"),
     Screen("widgets", lambda w: "/widgets/"),
     Screen("widget-list", lambda w: f"/widgets/{w.pulsoid}/"),
     Screen("widget-new", lambda w: f"/widgets/{w.pulsoid}/new/"),
@@ -109,6 +120,13 @@ def world(acme, alice, bob, pulsetracker_credential, pulsoid_credential, sandbox
     upstream = sandbox_settings.pulsetracker
     long_app = upstream.add_app(seed.pulsetracker_paid_token, LONG_NAME)
     first_app = upstream.apps(seed.pulsetracker_paid_token)[1]
+    device = next(
+        d
+        for d in upstream.devices(seed.pulsetracker_paid_token)
+        if d["app_key"] == first_app["key"]
+    )
+    ring = [(13.40, 52.52), (13.41, 52.52), (13.41, 52.53)]
+    geofence = upstream.add_geofence(seed.pulsetracker_paid_token, first_app["key"], "Depot", ring)
     invited = team.send_invitation(acme, alice, "dora@acme.test", "member", lambda s: s)
     api_tokens.create(alice, acme, "Deploy script", ["apps:read", "widgets:read"], 90)
     make_person("ada@acme.test", acme, "admin")
@@ -117,6 +135,8 @@ def world(acme, alice, bob, pulsetracker_credential, pulsoid_credential, sandbox
         pulsoid=pulsoid_credential.pk,
         app_key=first_app["key"],
         long_app_key=long_app["key"],
+        device_key=device["key"],
+        geofence_id=geofence["id"],
         widget_id=seed.pulsoid_widget_ids[0],
         invitation_secret=invited.link,
         reset_path=(
