@@ -124,6 +124,7 @@ def test_connect_panel_gives_host_port_url_and_each_devices_message(
     assert 'data-copy="9999"' in panel
     assert 'data-copy="wss://ws.example.test"' in panel
     messages = re.findall(r'data-testid="device-message"><code>(.*?)</code>', panel, re.S)
+    assert "&quot;coordinates&quot;: [3.0588, 36.7538]" in panel  # the pair on one line
     assert len(messages) == 2
     sent = [json.loads(m.replace("&quot;", '"')) for m in messages]
     by_device = {m["clientId"]: m for m in sent}

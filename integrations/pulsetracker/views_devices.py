@@ -12,6 +12,7 @@ activity log. Nothing here hands the browser a token: the map asks the portal, n
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -182,7 +183,10 @@ def device_message(app_key: str, device: Device) -> str:
         "data": {"type": "Point", "coordinates": coordinates},
         "extra": {},
     }
-    return json.dumps(message, indent=2)
+    text = json.dumps(message, indent=2)
+    # The coordinate pair on one line, as people write it.
+    pair = re.compile(r"\[\s+([^\[\]]*?)\s+\]")
+    return pair.sub(lambda m: "[" + ", ".join(p.strip() for p in m[1].split(",")) + "]", text)
 
 
 def connect_settings() -> dict[str, Any]:
