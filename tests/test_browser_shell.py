@@ -145,3 +145,29 @@ def test_htmx_indicators_are_hidden_from_screen_readers_until_they_show(
     expect(indicator).to_have_text("Checking the token with the upstream…")
     expect(indicator).to_be_hidden()  # visibility: hidden keeps it out of the accessibility tree
     expect(page.get_by_role("status").filter(has_text="Checking")).to_have_count(0)
+
+
+def test_without_scripts_the_phone_menu_stays_open_and_unlink_uses_its_own_page(
+    live_server, browser, alice, pulsoid_credential
+):
+    from integrations.models import Credential
+
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    log_in_by_cookie(page, live_server, alice)
+    page.goto(live_server.url + "/credentials/")
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Members")
+    ).to_be_visible()
+
+    page.get_by_test_id("credential-row").get_by_role("link", name="Unlink").click()
+    expect(page).to_have_url(re.compile(rf"/credentials/{pulsoid_credential.pk}/unlink/$"))
+    expect(page.get_by_role("heading", name="Unlink “Streamer”?")).to_be_visible()
+    page.get_by_role("button", name="Unlink").click()
+    expect(page.get_by_test_id("notice").first).to_have_text(
+        "Unlinked “Streamer”. The portal no longer holds its token."
+    )
+    assert not Credential.objects.filter(pk=pulsoid_credential.pk).exists()
+    context.close()
