@@ -93,3 +93,44 @@ def test_draw_a_geofence_receive_a_devices_exit_and_refuse_a_forged_event(
     expect(page.get_by_test_id("refused-events")).to_contain_text("Refused 1 event")
     expect(page.get_by_test_id("geofence-event")).to_have_count(1)
     assert refused_by_policy == []  # the drawing ran under the strict policy
+
+
+def test_edit_shows_the_shape_and_pasted_geojson_or_undo_changes_it(
+    live_server, page: Page, bob, pulsetracker_credential, sandbox_settings
+):
+    from integrations.models import GeofenceApp
+
+    api, token = sandbox_settings.pulsetracker, sandbox_settings.seed.pulsetracker_paid_token
+    key = api.apps(token)[0]["key"]
+    GeofenceApp.objects.create(
+        credential=pulsetracker_credential, app_key=key, app_id=api.app_id(key)
+    )
+    square = [(3.05, 36.75), (3.06, 36.75), (3.06, 36.76), (3.05, 36.76)]
+    made = api.add_geofence(token, key, "Depot", square)
+    log_in(page, live_server, bob)
+    page.goto(f"{live_server.url}/apps/{pulsetracker_credential.pk}/{key}/geofences/")
+    page.get_by_role("link", name="Edit Depot").click()
+    draw = page.get_by_test_id("draw-map")
+    expect(draw).to_have_attribute("data-corners", "4")
+    expect(draw.locator("path.map-drawing")).to_have_count(1)
+
+    # Pasting GeoJSON redraws the map; undo takes the last corner off the text as well.
+    triangle = '{"type": "Polygon", "coordinates": [[[3, 36], [3.1, 36], [3.1, 36.1], [3, 36]]]}'
+    page.get_by_label("Polygon (GeoJSON)").fill(triangle)
+    expect(draw).to_have_attribute("data-corners", "3")
+    page.get_by_role("button", name="Undo last corner").click()
+    expect(draw).to_have_attribute("data-corners", "2")
+    expect(page.get_by_test_id("corner-count")).to_have_text(
+        "2 corners: a geofence needs at least three."
+    )
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("geometry-errors")).to_have_text(
+        "A polygon needs at least three distinct points."
+    )
+    page.get_by_label("Polygon (GeoJSON)").fill(triangle)
+    page.get_by_label("Name").fill("Yard")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("notice")).to_have_text("Saved the geofence “Yard”.")
+    stored = api.geofences(token)[0]
+    assert stored["id"] == made["id"]
+    assert stored["geometry"]["coordinates"] == [[[3, 36], [3.1, 36], [3.1, 36.1], [3, 36]]]

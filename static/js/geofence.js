@@ -88,6 +88,12 @@
     });
     drawings[id] = drawing;
     drawing.redraw(true);
+    // map.js then fits the map to the devices it shows; an existing shape matters more.
+    element.addEventListener("portal:map-drawn", function () {
+      if (drawing.points.length) {
+        map.fitBounds(layer.getBounds(), { padding: [30, 30], maxZoom: 17 });
+      }
+    }, { once: true });
   }
 
   document.addEventListener("click", function (event) {
