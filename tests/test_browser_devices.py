@@ -162,3 +162,17 @@ def test_the_map_draws_again_when_a_stale_app_page_refreshes_itself(
     devices_map = page.get_by_test_id("devices-map")
     expect(devices_map.locator(".map-marker")).to_have_count(2)
     expect(devices_map.locator(".leaflet-tile-loaded").first).to_be_attached()
+
+
+def test_a_device_name_is_shown_on_the_map_as_text_never_as_markup(
+    live_server, page: Page, carol, pulsetracker_credential, sandbox_settings
+):
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    app = sandbox_settings.pulsetracker.add_app(token, "Names")
+    name = '<img src="x" class="injected"><i>Van</i>'
+    sandbox_settings.pulsetracker.add_device(token, app["key"], name, last_location=(3.0, 36.0))
+    log_in(page, live_server, carol)
+    page.goto(f"{live_server.url}/apps/{pulsetracker_credential.pk}/{app['key']}/")
+    label = page.get_by_test_id("devices-map").locator(".map-label")
+    expect(label).to_have_text(name)
+    expect(page.locator(".injected")).to_have_count(0)

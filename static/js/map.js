@@ -36,10 +36,17 @@
     try { return JSON.parse(block.textContent); } catch (e) { return null; }
   }
 
-  function setStatus(element, text, failed) {
+  // Labels are text (device names come from people): Leaflet would read a string as HTML.
+  function text(value) {
+    var span = document.createElement("span");
+    span.textContent = value;
+    return span;
+  }
+
+  function setStatus(element, message, failed) {
     var status = document.getElementById(element.getAttribute("data-map-status") || "");
     if (!status) { return; }
-    status.textContent = text;
+    status.textContent = message;
     status.classList.toggle("bad", Boolean(failed));
   }
 
@@ -74,13 +81,13 @@
     layers.markers.clearLayers();
     (data.polygons || []).forEach(function (p) {
       var polygon = L.polygon(p.points, { className: "map-polygon" });
-      if (p.label) { polygon.bindTooltip(p.label); }
+      if (p.label) { polygon.bindTooltip(text(p.label)); }
       polygon.addTo(layers.polygons);
     });
     (data.tracks || []).forEach(function (t) {
       if (!t.points || !t.points.length) { return; }
       var line = L.polyline(t.points, { className: "map-track", weight: 4 });
-      if (t.label) { line.bindTooltip(t.label); }
+      if (t.label) { line.bindTooltip(text(t.label)); }
       line.addTo(layers.tracks);
       // The newest point (the first: histories are newest first) is marked as where it ended.
       L.circleMarker(t.points[0], { className: "map-track-end", radius: 5 }).addTo(layers.tracks);
@@ -90,7 +97,7 @@
         className: "map-marker" + (m.stale ? " map-marker-stale" : ""), radius: 8,
       });
       if (m.label) {
-        marker.bindTooltip(m.label, { permanent: true, direction: "top", className: "map-label" });
+        marker.bindTooltip(text(m.label), { permanent: true, direction: "top", className: "map-label" });
       }
       if (m.url) {
         marker.on("click", function () { window.location.href = m.url; });
