@@ -63,6 +63,7 @@ def test_search_and_sort_change_only_the_table_and_survive_reload_and_back(
     position = page.get_by_test_id("pager-position")
     rows = page.get_by_test_id("app-row")
 
+    page.evaluate("window.samePage = true")  # gone if the whole page were loaded again
     search.fill("fleet 0")
     expect(position).to_have_text("Page 1 of 1 · 9 apps matching “fleet 0”")
     expect(rows.first).to_contain_text("Fleet 09")  # from Pulsetracker's third page
@@ -73,6 +74,15 @@ def test_search_and_sort_change_only_the_table_and_survive_reload_and_back(
     page.get_by_label("Sort").select_option(label="Name, A to Z")
     expect(rows.first).to_contain_text("Fleet 01")
     expect(page).to_have_url(re.compile(r"sort=name"))
+    settled(page)
+    search.fill("fleet 1")
+    search.press("Enter")
+    expect(position).to_have_text("Page 1 of 1 · 10 apps matching “fleet 1”")
+    expect(search).to_be_focused()
+    assert page.evaluate("window.samePage") is True  # only the table changed
+    settled(page)
+    search.fill("fleet 0")
+    expect(position).to_have_text("Page 1 of 1 · 9 apps matching “fleet 0”")
 
     page.reload()
     expect(page.get_by_label("Search apps")).to_have_value("fleet 0")
@@ -80,9 +90,10 @@ def test_search_and_sort_change_only_the_table_and_survive_reload_and_back(
     expect(rows.first).to_contain_text("Fleet 01")
 
     page.go_back()
-    expect(page).to_have_url(re.compile(r"sort=-created"))
-    expect(rows.first).to_contain_text("Fleet 09")
-    expect(page.get_by_label("Search apps")).to_have_value("fleet 0")
+    expect(page).to_have_url(re.compile(r"\?q=fleet(%20|\+)1&sort=name"))
+    expect(page.get_by_label("Search apps")).to_have_value("fleet 1")
+    expect(position).to_have_text("Page 1 of 1 · 10 apps matching “fleet 1”")
+    expect(rows.first).to_contain_text("Fleet 10")
 
     settled(page)
     page.get_by_label("Search apps").fill("")
