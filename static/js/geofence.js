@@ -120,6 +120,16 @@
     }
   });
 
+  // A geofence form waits on Pulsetracker once sent: say so, and do not let it be sent twice.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.matches("form[data-busy-on-submit]")) { return; }
+    form.classList.add("htmx-request");  // shows its .htmx-indicator (portal.css)
+    Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (button) {
+      button.disabled = true;
+    });
+  });
+
   // map.js announces each map it makes; this script loads first so it hears every one.
   document.addEventListener("portal:map-ready", function (event) {
     var element = event.detail.element;
