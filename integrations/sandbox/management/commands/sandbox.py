@@ -51,6 +51,15 @@ class Command(BaseCommand):
         out.write(f"  free plan, 1 app, at its limit  {seed.pulsetracker_free_token}")
         out.write(f"  paid plan, 30 apps             {seed.pulsetracker_paid_token}")
         out.write(f"  email not verified, no apps    {seed.pulsetracker_unverified_token}")
+        out.write("Pulsetracker webhook secrets (they sign geofence events):")
+        tracker = sandbox.pulsetracker
+        for label, token in (
+            ("free plan", seed.pulsetracker_free_token),
+            ("paid plan", seed.pulsetracker_paid_token),
+        ):
+            out.write(f"  {label:<30} {tracker.webhook_secret(token)}")
+        free_id = tracker.app_id(seed.pulsetracker_free_app_key)
+        out.write(f"  (app ids: the free plan's app is {free_id}; Fleet 01 to 30 are 2 to 31)")
         out.write("")
         out.write("Pulsoid tokens:")
         out.write(f"  all scopes, widgets and data   {seed.pulsoid_full_token}")
