@@ -420,3 +420,23 @@ def test_a_create_sent_without_htmx_comes_back_to_the_app_page_with_the_outcome(
     assert "Created the device “Plain”." in done.content.decode()
     refused = client.post(url, {"name": "", "type_id": "1"}, follow=True).content.decode()
     assert "The device was not created: Give the device a name." in refused
+
+
+def test_a_device_key_the_upstream_sends_odd_does_not_break_the_app_page(
+    as_user, carol, pulsetracker_credential, vans, sandbox_settings
+):
+    odd = {
+        "app_key": vans["app"],
+        "key": "not a/uuid?",
+        "name": "Odd",
+        "type": None,
+        "lastLocation": {"location": {"type": "Point", "coordinates": [1, 2]}},
+        "quota": [],
+    }
+    meta = {"current_page": 1, "last_page": 1, "per_page": 12, "total": 1, "from": 1, "to": 1}
+    sandbox_settings.fault(
+        "GET", DEVICES_API, status=200, body={"data": [odd], "meta": meta}, times=3
+    )
+    answer = as_user(carol).get(app_url(pulsetracker_credential, vans["app"]))
+    assert answer.status_code == 200
+    assert "not%20a%2Fuuid%3F/" in answer.content.decode()

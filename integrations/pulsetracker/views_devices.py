@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -140,7 +141,8 @@ def _rows(devices: Sequence[Device]) -> list[DeviceRow]:
 
 
 def _device_url(credential: Credential, app_key: str, device_key: str) -> str:
-    return reverse("device-detail", args=[credential.pk, app_key, device_key])
+    """Joined rather than reversed: a key the upstream sends odd must not break the page."""
+    return f"{reverse('device-list', args=[credential.pk, app_key])}{quote(device_key, safe='')}/"
 
 
 def _markers(credential: Credential, app_key: str, rows: Sequence[DeviceRow]) -> list[dict]:
