@@ -21,8 +21,9 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 
-from accounts.models import Membership, Role, Team, User
+from accounts.models import Activity, Membership, Role, Team, User
 from portal.htmx import PortalRequest
 
 SESSION_TEAM_KEY = "active_team_id"
@@ -104,14 +105,36 @@ def memberships_of(request: HttpRequest) -> list[Membership]:
 
 def _load_active_membership(request: HttpRequest) -> Membership | None:
     memberships = memberships_of(request)
-    if not memberships:
-        return None
-    wanted = request.session.get(SESSION_TEAM_KEY)
+    wanted = request.session.get(SESSION_TEAM_KEY) if hasattr(request, "session") else None
     chosen = next((m for m in memberships if m.team_id == wanted), None)
-    if chosen is None:
+    if chosen is None and wanted is not None:
+        _say_team_is_gone(request, wanted)
+        request.session.pop(SESSION_TEAM_KEY)
+    if chosen is None and memberships:
         chosen = memberships[0]
         request.session[SESSION_TEAM_KEY] = chosen.team_id
     return chosen
+
+
+def _say_team_is_gone(request: HttpRequest, team_id: int) -> None:
+    """The team the person was working in is no longer theirs (an owner removed them, or they
+    left in another browser): say so once, on the next page; `team_view` then sends them on."""
+    request._team_gone = True  # type: ignore[attr-defined]
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        return
+    # The log says whether they left or were removed.
+    email = getattr(request.user, "email", "")
+    ended = (
+        Activity.objects.filter(
+            team=team, target=email, action__in=("member removed", "member left")
+        )
+        .order_by("-id")
+        .values_list("action", flat=True)
+        .first()
+    )
+    text = f"You left {team}." if ended == "member left" else f"You were removed from {team}."
+    messages.warning(request, text, fail_silently=True)
 
 
 def switch_team(request: HttpRequest, team_id: int) -> Membership:
@@ -145,6 +168,12 @@ def team_view(
             membership = active_membership(request)
             if membership is None:
                 return redirect("accounts:team-create")
+            if getattr(request, "_team_gone", False) and (
+                request.method != "GET" or request.htmx or request.path != reverse("home")
+            ):
+                # This address (or this action) was about the team that is gone: start from the
+                # dashboard of the team they are now in.
+                return redirect("home")
             if not may(membership, action):
                 raise PermissionDenied(refusal(membership, action, page))
             if membership.team.require_two_factor and not is_mfa_enabled(request.user):

@@ -144,3 +144,23 @@ def test_back_and_forward_through_activity_filters_show_the_filters_of_each_tabl
     expect(rows).to_have_count(2)
     expect(credential).to_have_value("spare")
     expect(action).to_have_value("app renamed")
+
+
+def test_a_member_removed_while_working_is_told_and_carries_on_in_their_other_team(
+    live_server, page: Page, alice, bob, other_team
+):
+    from accounts import team
+    from accounts.models import Membership
+
+    Membership.objects.create(user=bob, team=other_team, role="member")
+    log_in(page, live_server, bob)
+    page.get_by_role("link", name="Members").click()
+    expect(page.get_by_role("heading", name="Members of Acme Fleet")).to_be_visible()
+
+    team.remove(Membership.objects.get(user=bob, team__name="Acme Fleet"), alice)
+    page.get_by_role("link", name="Members").click()
+    expect(page.get_by_test_id("notice")).to_have_text("You were removed from Acme Fleet.")
+    expect(page.get_by_test_id("active-team")).to_have_text("Mallory Inc (Member)")
+    page.get_by_role("link", name="Members").click()
+    expect(page.get_by_role("heading", name="Members of Mallory Inc")).to_be_visible()
+    expect(page.get_by_test_id("notice")).to_have_count(0)

@@ -246,6 +246,69 @@ def test_removal_cuts_off_a_live_session_at_its_next_request(
     assert Activity.objects.get(action="member removed").target == "bob@acme.test"
 
 
+def remove_from_acme(as_user, alice, person) -> None:
+    as_user(alice).post(
+        reverse(
+            "accounts:member-remove",
+            args=[Membership.objects.get(user=person, team__name="Acme Fleet").pk],
+        )
+    )
+
+
+def test_someone_removed_is_told_once_and_lands_on_their_other_team(
+    as_user, alice, bob, other_team
+):
+    Membership.objects.create(user=bob, team=other_team, role=Role.MEMBER)
+    bobs_browser = Client()
+    bobs_browser.force_login(bob)
+    assert "Acme Fleet (Member)" in bobs_browser.get(reverse("accounts:members")).content.decode()
+    remove_from_acme(as_user, alice, bob)
+
+    response = bobs_browser.get(reverse("accounts:members"), follow=True)
+    assert response.redirect_chain == [(reverse("home"), 302)]
+    page = response.content.decode()
+    assert "You were removed from Acme Fleet." in page
+    assert "Mallory Inc (Member)" in page
+    assert "Acme Fleet (Member)" not in page
+    again = bobs_browser.get(reverse("accounts:members")).content.decode()
+    assert "Members of Mallory Inc" in again
+    assert "You were removed" not in again
+
+
+def test_someone_removed_from_their_only_team_is_told_on_the_way_to_making_one(as_user, alice, bob):
+    bobs_browser = Client()
+    bobs_browser.force_login(bob)
+    bobs_browser.get(reverse("accounts:members"))
+    remove_from_acme(as_user, alice, bob)
+    response = bobs_browser.get(reverse("accounts:members"), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("accounts:team-create")
+    assert "You were removed from Acme Fleet." in response.content.decode()
+
+
+def test_an_action_sent_after_removal_goes_to_the_dashboard_not_to_the_new_team(
+    as_user, alice, bob, other_team
+):
+    Membership.objects.create(user=bob, team=other_team, role=Role.MEMBER)
+    bobs_browser = Client()
+    bobs_browser.force_login(bob)
+    bobs_browser.get(reverse("accounts:members"))
+    remove_from_acme(as_user, alice, bob)
+    response = bobs_browser.post(reverse("accounts:leave"), HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == reverse("home")
+    assert Membership.objects.filter(user=bob, team=other_team).exists()
+    assert "You were removed from Acme Fleet." in bobs_browser.get("/").content.decode()
+
+
+def test_leaving_in_another_browser_is_told_as_leaving(as_user, carol):
+    elsewhere = Client()
+    elsewhere.force_login(carol)
+    elsewhere.get(reverse("accounts:members"))
+    as_user(carol).post(reverse("accounts:leave"))
+    page = elsewhere.get(reverse("accounts:members"), follow=True).content.decode()
+    assert "You left Acme Fleet." in page
+
+
 def test_members_page_lists_people_with_roles_and_last_activity(as_user, alice, bob, carol):
     as_user(bob).get(reverse("credentials"))  # bob was active just now; carol never was
     page = as_user(alice).get(reverse("accounts:members")).content.decode()
@@ -271,7 +334,7 @@ def test_the_team_switcher_on_the_members_page_shows_the_persons_own_role(
 
 def chosen_role(page: str, email: str) -> str:
     """The role selected in that person's row of the members page."""
-    row = page.split(f"<td>{email}</td>")[1].split("</tr>")[0]
+    row = page.split(f">{email}</td>")[1].split("</tr>")[0]
     return re.search(r'<option value="(\w+)" selected>', row).group(1)
 
 
@@ -352,7 +415,7 @@ def test_a_role_change_waiting_for_confirmation_keeps_the_role_chosen_and_says_w
     page = page.content.decode()
     assert chosen_role(page, "bob@acme.test") == "admin"
     assert chosen_role(page, "alice@acme.test") == "owner"
-    row = page.split("<td>bob@acme.test</td>")[1].split("</tr>")[0]
+    row = page.split(">bob@acme.test</td>")[1].split("</tr>")[0]
     assert 'data-testid="role-errors"' in row
     assert "confirm it is you first" in row
     # A wrong password, then the right one: back on the page, the choice is still there.
