@@ -327,6 +327,24 @@ def test_all_apps_reads_every_page_once_and_caches_the_whole_list(
     assert upstream_gets(sandbox_settings) == before + 3
 
 
+def test_all_apps_keeps_only_the_last_year_of_each_apps_usage(
+    bob, pulsetracker_credential, sandbox_settings
+):
+    now = datetime.now(UTC)
+    this_month = now.year * 12 + now.month - 1
+    months = [divmod(this_month - n, 12) for n in range(30)]  # (year, month - 1), newest first
+    quota = [
+        {"year": y, "month": m + 1, "messages_sent": 1000 + n} for n, (y, m) in enumerate(months)
+    ]
+    sandbox_settings.pulsetracker.add_app(
+        sandbox_settings.seed.pulsetracker_paid_token, "Old hand", quota=quota
+    )
+    [app] = [a for a in all_apps(pulsetracker_credential, bob).apps if a.name == "Old hand"]
+    assert len(app.quota) == listing.QUOTA_MONTHS
+    assert (app.quota[-1].year, app.quota[-1].month) == (now.year, now.month)
+    assert app.messages_this_month == 1000
+
+
 def test_all_apps_stops_at_its_page_limit_and_knows_the_list_is_partial(
     bob, pulsetracker_credential, sandbox_settings, monkeypatch
 ):

@@ -31,9 +31,16 @@ CACHE_NAME = "apps:all"
 MAX_PAGES = 100
 
 
+#: Each listed app keeps the newest this many entries of its `quota` (months with traffic), which
+#: hold every month of the last twelve: all the list shows. An app with years of history would
+#: otherwise make the cached list of a large account several times larger and slower to read.
+QUOTA_MONTHS = 12
+
+
 @dataclass(frozen=True)
 class AppList:
-    """An account's apps, newest first, and how many Pulsetracker counts in all."""
+    """An account's apps, newest first, and how many Pulsetracker counts in all. Each app's
+    `quota` is cut to its newest QUOTA_MONTHS entries (the app page reads the whole app)."""
 
     apps: tuple[App, ...]
     total: int
@@ -107,7 +114,8 @@ def _load(credential: Credential, user: User) -> AppList:
     # show up on two pages: keep its first (newest) sighting.
     for items in (first.items, *rest):
         for app in items:
-            apps.setdefault(app.key, app)
+            if app.key not in apps:
+                apps[app.key] = dataclasses.replace(app, quota=app.quota[-QUOTA_MONTHS:])
     return AppList(tuple(apps.values()), max(first.total, len(apps)))
 
 
