@@ -252,3 +252,19 @@ def test_a_stored_value_is_read_as_fresh_without_calling_upstream():
     found = cache.read(CREDENTIAL, "apps:all", upstream)
     assert (found.value, found.stale, upstream.calls) == ("merged list", False, 0)
     assert cache.peek(CREDENTIAL, "apps:all").value == "merged list"
+
+
+def test_the_app_page_refresh_of_an_app_gone_upstream_swaps_in_that_news(
+    as_user, bob, pulsetracker_credential, app_key, sandbox_settings, settings
+):
+    client = as_user(bob)
+    url = reverse("app-detail", args=[pulsetracker_credential.pk, app_key])
+    client.get(url)
+    past_the_window(settings)
+    sandbox_settings.fault("GET", f"/pulsetracker/api/apps/{app_key}", status=404, times=5)
+    response = client.get(f"{url}?fresh=1", **htmx())
+    assert response.status_code == 200  # htmx swaps it (it swaps no 4xx answer)
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="app-detail">')
+    assert "No such app" in body
+    assert client.get(url + "?fresh=1").status_code == 404  # the page on its own says 404

@@ -258,7 +258,9 @@ def app_detail(request: PortalRequest, cid: int, key: str) -> HttpResponse:
         context["freshness"] = cache.oldest([app_read, devices_read])
     except NotFound as exc:
         context["error"] = {"kind": "not-found", "message": exc.message}
-        status = 404
+        # A painted page's refresh (htmx) swaps in the news that the app is gone: htmx swaps no
+        # 4xx answer, which would leave the old copy saying "refreshing" for good.
+        status = 200 if request.htmx else 404
     except (CredentialUnusable, UpstreamError) as exc:
         context["error"] = _failure(exc)
     return render_screen(request, "pulsetracker/app.html", "app-detail", context, status=status)
