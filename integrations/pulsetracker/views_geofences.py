@@ -87,25 +87,21 @@ def _learn_app_id(request: PortalRequest, credential: Credential, found: Geofenc
     """Take the app's numeric id from an existing geofence, when it can only be this app's: the
     account's geofences name exactly one app id that no other app is known by, and every other
     app of the account has its id already (a one-app account needs just one geofence)."""
-    known = dict(
-        GeofenceApp.objects.filter(credential=credential, app_id__isnull=False)
+    known = {
+        app_id
+        for app_id in GeofenceApp.objects.filter(credential=credential, app_id__isnull=False)
         .exclude(pk=found.pk)
-        .values_list("app_id", "app_key")
+        .values_list("app_id", flat=True)
+        if app_id is not None
+    }
+    total, seen = cache.cached(
+        credential.pk, "geofence-app-ids", lambda: _account_app_ids(request, credential)
     )
-    apps = _client_call(request, credential, lambda c: c.list_apps())
-    if apps.total - len(known) != 1:
+    if total - len(known) != 1:
         return
-    seen: set[int] = set()
-    number = 1
-    while number <= LEARN_PAGES:
-        page = _client_call(request, credential, lambda c, n=number: c.list_geofences(page=n))
-        seen.update(g.app_id for g in page.items)
-        if not page.has_next:
-            break
-        number += 1
-    candidates = seen - set(known)
+    candidates = seen - known
     if len(candidates) == 1:
-        found.app_id = candidates.pop()
+        [found.app_id] = candidates
         found.app_id_source = GeofenceApp.IdSource.LEARNT
         found.app_id_set_by = None
         found.save(update_fields=["app_id", "app_id_source", "app_id_set_by"])
@@ -117,6 +113,18 @@ def _learn_app_id(request: PortalRequest, credential: Credential, found: Geofenc
             target=found.app_key,
             detail=f"Learnt app id {found.app_id} from an existing geofence.",
         )
+
+
+def _account_app_ids(request: PortalRequest, credential: Credential) -> tuple[int, frozenset[int]]:
+    """How many apps the account has, and the app ids its geofences name (the first pages)."""
+    total = _client_call(request, credential, lambda c: c.list_apps()).total
+    seen: set[int] = set()
+    for number in range(1, LEARN_PAGES + 1):
+        page = _client_call(request, credential, lambda c, n=number: c.list_geofences(page=n))
+        seen.update(g.app_id for g in page.items)
+        if not page.has_next:
+            break
+    return total, frozenset(seen)
 
 
 def latest_events(found: GeofenceApp, names: dict[int, str] | None = None) -> list[GeofenceEvent]:
