@@ -56,7 +56,7 @@ run: migrate ## Set up, migrate and serve the portal on http://127.0.0.1:8000, w
 
 demo: $(STAMP) ## Serve the portal against the sandbox with a ready demo team (own database)
 	DATABASE_URL=sqlite:///demo.sqlite3 $(BIN)/python manage.py migrate --noinput
-	DATABASE_URL=sqlite:///demo.sqlite3 $(BIN)/python manage.py demo --host $(HOST) --port $(PORT) --sandbox-port $(SANDBOX_PORT)
+	DATABASE_URL=sqlite:///demo.sqlite3 $(BIN)/python manage.py demo --host $(HOST) --port $(PORT) --sandbox-port $(SANDBOX_PORT) --sandbox-state demo-sandbox.json
 
 sandbox: $(STAMP) ## Serve the local stand-in of both upstream APIs on port 8100 and print its tokens
 	$(BIN)/python manage.py sandbox --port $(SANDBOX_PORT)
@@ -106,7 +106,7 @@ format: $(STAMP) ## Format the code and apply safe lint fixes
 	$(BIN)/ruff check --fix .
 
 clean: ## Remove the virtualenv, the SQLite database and collected static files
-	rm -rf $(VENV) db.sqlite3 demo.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 demo.sqlite3 demo-sandbox.json staticfiles .pytest_cache .ruff_cache
 
 bench: $(STAMP) ## Run the benchmarks (local PostgreSQL and Redis; figures in BENCHMARKS.md)
 	$(BIN)/python bench/run.py

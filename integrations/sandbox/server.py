@@ -10,6 +10,8 @@ import socket
 import threading
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from os import PathLike
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,6 +22,7 @@ from .pulsoid import PulsoidApi
 from .pulsoid_oauth import PulsoidOAuth
 from .pulsoid_viewer import PulsoidWidgetViewer
 from .seed import SEED, Seed
+from .state import UnreadableState, load, restore, save, snapshot
 from .web import RecordedRequest, Response, html_response, json_response
 
 log = logging.getLogger("integrations.sandbox")
@@ -39,6 +42,8 @@ TILE_PNG = base64.b64decode(
 SLOW_BODY_PIECES = 50
 #: A connection silent for this long is dropped, so a stalled client cannot pin a thread.
 SOCKET_TIMEOUT = TIMEOUT_SECONDS + 30
+#: Requests that change nothing, so the state file is not written after them.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Sandbox:
@@ -50,9 +55,13 @@ class Sandbox:
     sb.fault("GET", "/pulsetracker/api/apps", status=503)
     sb.stop()
     ```
+
+    With a `state_file` (`make demo`'s `demo-sandbox.json`) the APIs' state is read from it when
+    it exists and written to it after every request that may change something, so a restart
+    keeps the apps and widgets made meanwhile. Without one, everything lives in memory.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, state_file: str | PathLike[str] | None = None) -> None:
         self._lock = threading.RLock()
         self._log_lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -72,6 +81,12 @@ class Sandbox:
         #: The seeded users, tokens and client (constants, the same every run).
         self.seed: Seed = SEED
         self._url = ""
+        self._state_file = Path(state_file) if state_file is not None else None
+        self._save_lock = threading.Lock()
+        #: Why the state file could not be taken up ('' when it was, or there was none).
+        self.state_problem = ""
+        if self._state_file is not None and self._state_file.exists():
+            self._load_state(self._state_file)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -128,6 +143,34 @@ class Sandbox:
         with self._log_lock:
             self._requests.clear()
             self._hangups.clear()
+
+    # ----------------------------------------------------------------- state file
+
+    def _stateful(self) -> dict[str, Any]:
+        return {"pulsetracker": self.pulsetracker, "pulsoid": self.pulsoid}
+
+    def _load_state(self, path: Path) -> None:
+        try:
+            with self._lock:
+                restore(self._stateful(), load(path))
+        except UnreadableState as exc:
+            self.state_problem = (
+                f"{path} could not be read ({exc}): starting from the seeded state, which "
+                "replaces it at the first change."
+            )
+            log.warning("%s", self.state_problem)
+
+    def save_state(self) -> None:
+        """Write the state file now (done after every changing request); no-op without one."""
+        if self._state_file is None:
+            return
+        with self._save_lock:  # one writer at a time, each with the newest state
+            with self._lock:
+                data = snapshot(self._stateful())
+            try:
+                save(self._state_file, data)
+            except OSError as exc:  # the answer still goes out; the change is only in memory
+                log.error("Could not write the sandbox state to %s: %s", self._state_file, exc)
 
     # ----------------------------------------------------------------- URLs
 
@@ -349,6 +392,8 @@ class _Handler(BaseHTTPRequestHandler):
             response = sandbox._answer(request)
             if fault is not None:
                 response.headers.update(fault.headers or {})
+            if request.method not in SAFE_METHODS:
+                sandbox.save_state()
         if sandbox._wait(response.delay):
             return
         slow = fault.slow_body if fault is not None else None

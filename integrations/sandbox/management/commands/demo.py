@@ -1,8 +1,10 @@
 """`manage.py demo`: the sandbox and the portal wired to it, with a ready demo team.
 
-Starts the in-memory stand-ins for both upstream APIs in this process, points the portal at them,
-makes sure a demo user owns a team with one linked credential of each kind (linked through the
-same checks a person's link goes through), then serves the portal until Ctrl-C.
+Starts the stand-ins for both upstream APIs in this process, points the portal at them, makes
+sure a demo user owns a team with one linked credential of each kind (linked through the same
+checks a person's link goes through), then serves the portal until Ctrl-C. With
+`--sandbox-state` (`make demo` gives `demo-sandbox.json`) the stand-ins keep their apps and
+widgets in that file, so a restart shows what the portal's activity log speaks of.
 """
 
 from __future__ import annotations
@@ -33,11 +35,19 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--sandbox-port", type=int, default=8100)
         parser.add_argument(
+            "--sandbox-state",
+            default=None,
+            help="JSON file keeping the sandbox's apps and widgets across restarts",
+        )
+        parser.add_argument(
             "--no-serve", action="store_true", help="set up the demo team, then stop"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sandbox = Sandbox().start("127.0.0.1", options["sandbox_port"])
+        sandbox = Sandbox(state_file=options["sandbox_state"])
+        if sandbox.state_problem:
+            self.stderr.write(sandbox.state_problem)
+        sandbox.start("127.0.0.1", options["sandbox_port"])
         for name, value in sandbox.env().items():
             setattr(settings, name, value)
         # The sandbox's OAuth client, so "Connect with Pulsoid" works in the demo too.
@@ -49,6 +59,10 @@ class Command(BaseCommand):
             self.stdout.write(f"  Portal:    http://{options['host']}:{options['port']}/")
             self.stdout.write(f"  Log in as: {DEMO_EMAIL} / {DEMO_PASSWORD}")
             self.stdout.write(f"  Sandbox:   {sandbox.url} (run `make sandbox` to see its tokens)")
+            if options["sandbox_state"]:
+                self.stdout.write(
+                    f"  Its state: {options['sandbox_state']} (delete it to start over)"
+                )
             if not options["no_serve"]:
                 call_command(
                     "runserver", f"{options['host']}:{options['port']}", use_reloader=False

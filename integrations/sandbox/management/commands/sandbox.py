@@ -25,9 +25,14 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
         parser.add_argument("--port", type=int, default=8100, help="port to bind (8100)")
         parser.add_argument("--quiet", action="store_true", help="do not print a line per request")
+        parser.add_argument(
+            "--state", default=None, help="JSON file keeping the state across restarts"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sandbox = Sandbox()
+        sandbox = Sandbox(state_file=options["state"])
+        if sandbox.state_problem:
+            self.stderr.write(sandbox.state_problem)
         self._log_requests(quiet=options["quiet"])
         sandbox.start(options["host"], options["port"])
         self._describe(sandbox)
