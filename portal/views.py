@@ -67,6 +67,7 @@ def _dashboard(request: PortalRequest) -> HttpResponse:
         "first_pulsoid": next(
             (c.credential for c in board.cards if c.credential.service == Service.PULSOID), None
         ),
+        "has_pulsetracker": any(c.credential.service == Service.PULSETRACKER for c in board.cards),
     }
     return render_screen(request, "home.html", "credential-cards", context)
 

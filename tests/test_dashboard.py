@@ -190,7 +190,7 @@ def quick_actions(body: str) -> str:
     ],
 )
 def test_quick_actions_are_those_the_role_allows(
-    request, as_user, pulsoid_credential, person, shown, hidden
+    request, as_user, pulsetracker_credential, pulsoid_credential, person, shown, hidden
 ):
     actions = quick_actions(as_user(request.getfixturevalue(person)).get(HOME).content.decode())
     for label in shown:
@@ -246,3 +246,9 @@ def test_after_a_create_the_next_dashboard_is_fresh(
     body = client.get(HOME).content.decode()
     assert '<dt>Apps</dt><dd data-testid="fact">31</dd>' in body
     assert 'data-testid="freshness"' not in body
+
+
+def test_creating_needs_a_credential_of_that_kind(as_user, bob, pulsoid_credential):
+    actions = quick_actions(as_user(bob).get(HOME).content.decode())
+    assert "Create a widget" in actions
+    assert "Create an app" not in actions
