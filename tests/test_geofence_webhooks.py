@@ -223,3 +223,32 @@ def test_an_accepted_event_reaches_the_teams_email_channel_when_alerts_are_sent(
     # Alerts pass through the token redactor, which takes a device's UUID for a Pulsoid token.
     assert "went outside geofence #7 at 36.75500, 3.05500." in mail.body
     assert Delivery.objects.get(channel=channel).state == Delivery.State.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_secret_per_app_each_apps_receiver_checks_its_own(
+    live_server, sandbox_settings, pulsetracker_credential, alice
+):
+    api = sandbox_settings.pulsetracker
+    api.webhook_secrets = "app"
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    ring = [(3.05, 36.75), (3.06, 36.75), (3.06, 36.76), (3.05, 36.76)]
+    receivers = []
+    for app in api.apps(token)[2:4]:  # two apps without seeded devices
+        key = app["key"]
+        found = GeofenceApp(credential=pulsetracker_credential, app_key=key, app_id=api.app_id(key))
+        found.set_secret(Secret(api.webhook_secret(token, key)), alice)
+        found.save()
+        hook = live_server.url + reverse("geofence-webhook", args=[found.hook])
+        api.add_geofence(token, key, "Depot", ring, webhook_url=hook)
+        van = api.add_device(token, key, "Van", last_location=(3.055, 36.755))
+        receivers.append((found, van))
+    first, second = receivers
+    assert api.webhook_secret(token, first[0].app_key) != api.webhook_secret(
+        token, second[0].app_key
+    )
+    for _, van in receivers:
+        [delivery] = api.move_device(van["key"], 36.9, 3.3)
+        assert delivery["status"] == 200
+    assert GeofenceEvent.objects.filter(app=first[0]).count() == 1
+    assert GeofenceEvent.objects.filter(app=second[0]).count() == 1

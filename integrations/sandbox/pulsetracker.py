@@ -367,6 +367,9 @@ class PulsetrackerApi:
             #: "geojson" (`{"type": "Point", "coordinates": [lon, lat]}`, the service) or
             #: "latlong" (`{"lat": .., "long": ..}`, the docs' schema) for `lastLocation.location`.
             self.location_style = "geojson"
+            #: "account" (the docs: one webhook secret signs every geofence event of an account)
+            #: or "app" (each app has its own): which key the `p-signature` HMAC uses.
+            self.webhook_secrets = "account"
             self._users: dict[int, User] = {}
             self._tokens: dict[str, int] = {}
             self._apps: dict[str, App] = {}
@@ -673,11 +676,23 @@ class PulsetrackerApi:
         with self._lock:
             return self._apps[app_key].id
 
-    def webhook_secret(self, token: str) -> str:
-        """The account's webhook secret ("Tokens & Webhooks" in the vendor's dashboard): the key
-        of the `p-signature` HMAC on every geofence event of the account."""
+    def webhook_secret(self, token: str, app_key: str | None = None) -> str:
+        """The webhook secret ("Tokens & Webhooks" in the vendor's dashboard) that signs the
+        geofence events of the account, or of `app_key` when `webhook_secrets` is "app"."""
         with self._lock:
-            return _webhook_secret(self._user_for_token(token).id)
+            user = self._user_for_token(token)
+            if self.webhook_secrets == "app":
+                if app_key is None:
+                    raise ValueError("with webhook_secrets = 'app', name the app")
+                return self._signing_secret(self._apps[app_key])
+            return _webhook_secret(user.id)
+
+    def _signing_secret(self, app: App) -> str:
+        if self.webhook_secrets == "app":
+            return "pt_whsec_" + hashlib.sha256(f"sandbox-app-{app.key}".encode()).hexdigest()[:32]
+        if self.webhook_secrets == "account":
+            return _webhook_secret(app.user_id)
+        raise ValueError("webhook_secrets must be 'account' or 'app'")
 
     def add_geofence(
         self,
@@ -747,7 +762,7 @@ class PulsetrackerApi:
                     "event_sent_at": self._timestamp(datetime.now(UTC)),
                 }
             ).encode()
-            secret = _webhook_secret(app.user_id).encode()
+            secret = self._signing_secret(app).encode()
             signature = hmac.new(secret, body, hashlib.sha256).hexdigest()
             events.append((geofence.webhook_url, body, signature))
         return events
