@@ -89,6 +89,11 @@ def test_markers_draw_when_the_tile_server_cannot_be_reached(
     expect(labels.filter(has_text="Phone 3")).to_have_count(1)
     expect(devices_map.locator(".leaflet-tile-loaded")).to_have_count(0)
     expect(page.get_by_role("button", name="Add a device")).to_have_count(0)  # a viewer
+    # A device's track too (the seeded ones carry a short one).
+    page.get_by_role("link", name="Phone 1").click()
+    track_map = page.get_by_test_id("track-map")
+    expect(track_map.locator("path.map-track")).to_have_count(1)
+    expect(track_map.locator(".leaflet-tile-loaded")).to_have_count(0)
 
 
 def test_the_map_stops_asking_while_the_tab_is_hidden_and_asks_on_return(
