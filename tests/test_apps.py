@@ -244,6 +244,20 @@ def test_pages_are_numbered_with_the_current_one_marked_and_links_keep_search_an
     assert 'rel="next"' in body
 
 
+def test_many_pages_show_the_ends_and_the_pages_around_the_current_one(
+    as_user, bob, pulsetracker_credential, sandbox_settings
+):
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    for number in range(114):
+        sandbox_settings.pulsetracker.add_app(token, f"Extra {number:03d}")
+    body = listed(as_user(bob), pulsetracker_credential, "?page=6", **htmx())
+    assert "Page 6 of 12 · 144 apps" in body
+    pager = body[body.index('data-testid="page-links"') : body.index("</ol>")]
+    shown = re.findall(r">(\d+|…)</(?:a|li)>", pager)
+    assert shown == ["1", "…", "4", "5", "6", "7", "8", "…", "12"]
+    assert re.search(r'aria-current="page">6</a>', pager)
+
+
 def test_a_full_page_keeps_the_search_and_order_filled_in(as_user, bob, pulsetracker_credential):
     body = listed(as_user(bob), pulsetracker_credential, "?q=Fleet+2&sort=-name")
     assert 'name="q" value="Fleet 2"' in body
