@@ -4,11 +4,19 @@ port already in use is said in one line, not a traceback."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import requests
 
 from integrations.sandbox import Sandbox
 
+ROOT = Path(__file__).resolve().parent.parent
 APPS = "/pulsetracker/api/apps"
 WIDGETS = "/pulsoid/api/v1/widgets"
 BPM = "bf6bdf21-10a7-4a28-97ec-a239e6c77f8b"
@@ -115,3 +123,59 @@ def test_reading_the_sandbox_does_not_write_its_state_file(tmp_path):
     with Sandbox(state_file=state) as sandbox:
         app_names(sandbox)
     assert not state.exists()
+
+
+# A port already taken
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port a server is listening on (as `make demo`'s sandbox would be)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        yield held.getsockname()[1]
+
+
+def manage(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+
+
+def test_make_sandbox_on_a_taken_port_says_so_in_one_line(tmp_path, taken_port):
+    done = manage(tmp_path, "sandbox", "--port", str(taken_port), "--quiet")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"Port {taken_port} is in use — is `make demo` running?" in line
+    assert "Set SANDBOX_PORT=" in line
+
+
+def test_make_demo_with_its_sandbox_port_taken_says_so_in_one_line(tmp_path, taken_port):
+    done = manage(tmp_path, "demo", "--port", "0", "--sandbox-port", str(taken_port))
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"Port {taken_port} is in use" in line
+    assert "Set SANDBOX_PORT=" in line
+
+
+def test_make_demo_with_its_portal_port_taken_says_so_before_starting(tmp_path, taken_port):
+    done = manage(tmp_path, "demo", "--port", str(taken_port), "--sandbox-port", "0")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"Port {taken_port} is in use" in line
+    assert "Set PORT=" in line
+    assert "Demo ready" not in done.stdout

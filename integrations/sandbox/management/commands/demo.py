@@ -21,6 +21,7 @@ from accounts.models import Membership, User
 from integrations import credentials
 from integrations.models import Credential, Service
 from integrations.sandbox import Sandbox
+from integrations.sandbox.management.ports import check_free, refusal
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-portal-password"
@@ -44,10 +45,22 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_serve"]:
+            # Said now, in one line, rather than by runserver once everything else is ready.
+            check_free(options["host"], options["port"], "PORT", "`make run` or another demo")
         sandbox = Sandbox(state_file=options["sandbox_state"])
         if sandbox.state_problem:
             self.stderr.write(sandbox.state_problem)
-        sandbox.start("127.0.0.1", options["sandbox_port"])
+        try:
+            sandbox.start("127.0.0.1", options["sandbox_port"])
+        except OSError as exc:
+            raise refusal(
+                exc,
+                "127.0.0.1",
+                options["sandbox_port"],
+                "SANDBOX_PORT",
+                "`make sandbox` or another demo",
+            ) from None
         for name, value in sandbox.env().items():
             setattr(settings, name, value)
         # The sandbox's OAuth client, so "Connect with Pulsoid" works in the demo too.
@@ -58,7 +71,10 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo ready."))
             self.stdout.write(f"  Portal:    http://{options['host']}:{options['port']}/")
             self.stdout.write(f"  Log in as: {DEMO_EMAIL} / {DEMO_PASSWORD}")
-            self.stdout.write(f"  Sandbox:   {sandbox.url} (run `make sandbox` to see its tokens)")
+            other = options["sandbox_port"] + 1
+            self.stdout.write(
+                f"  Sandbox:   {sandbox.url} (`make sandbox SANDBOX_PORT={other}` lists its tokens)"
+            )
             if options["sandbox_state"]:
                 self.stdout.write(
                     f"  Its state: {options['sandbox_state']} (delete it to start over)"

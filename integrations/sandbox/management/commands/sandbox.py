@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from integrations.sandbox import Sandbox
+from integrations.sandbox.management.ports import refusal
 
 
 class Command(BaseCommand):
@@ -34,7 +35,12 @@ class Command(BaseCommand):
         if sandbox.state_problem:
             self.stderr.write(sandbox.state_problem)
         self._log_requests(quiet=options["quiet"])
-        sandbox.start(options["host"], options["port"])
+        try:
+            sandbox.start(options["host"], options["port"])
+        except OSError as exc:
+            raise refusal(
+                exc, options["host"], options["port"], "SANDBOX_PORT", "`make demo`"
+            ) from None
         self._describe(sandbox)
         try:
             sandbox.wait()
