@@ -48,7 +48,7 @@ lock: ## Pin every dependency with hashes from pyproject.toml (after changing it
 migrate: $(STAMP) ## Apply database migrations (SQLite file db.sqlite3 unless DATABASE_URL is set)
 	$(BIN)/python manage.py migrate --noinput
 
-run: migrate ## Set up, migrate and serve the portal on http://127.0.0.1:8000, with its background worker
+run: migrate ## Set up, migrate and serve the portal on HOST:PORT (127.0.0.1:8000), with its background worker
 	@# The background worker (scheduled checks, alerts) runs beside the server and stops with it.
 	$(BIN)/python manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
@@ -58,7 +58,7 @@ demo: $(STAMP) ## Serve the portal against the sandbox with a ready demo team (o
 	DATABASE_URL=sqlite:///demo.sqlite3 $(BIN)/python manage.py migrate --noinput
 	DATABASE_URL=sqlite:///demo.sqlite3 $(BIN)/python manage.py demo --host $(HOST) --port $(PORT) --sandbox-port $(SANDBOX_PORT) --sandbox-state demo-sandbox.json
 
-sandbox: $(STAMP) ## Serve the local stand-in of both upstream APIs on port 8100 and print its tokens
+sandbox: $(STAMP) ## Serve the local stand-in of both upstream APIs on SANDBOX_PORT (8100) and print its tokens
 	$(BIN)/python manage.py sandbox --port $(SANDBOX_PORT)
 
 chromium: ## Make sure a Chromium is there for the browser tests (installs Debian's as root)
