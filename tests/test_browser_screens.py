@@ -53,6 +53,13 @@ class Screen:
     then: Callable[[Page], object] | None = None
 
 
+def open_menu(page: Page) -> None:
+    """The phone's menu button, where there is one (narrow screens)."""
+    toggle = page.get_by_role("button", name="Menu")
+    if toggle.is_visible():
+        toggle.click()
+
+
 SCREENS = [
     # Not logged in.
     Screen("login", lambda w: "/accounts/login/", None),
@@ -63,6 +70,7 @@ SCREENS = [
     Screen("invitation", lambda w: f"/accounts/invitations/{w.invitation_secret}/", None),
     # The owner of a team with a linked credential of each service.
     Screen("home", lambda w: "/"),
+    Screen("menu", lambda w: "/credentials/", then=open_menu),
     Screen("credentials", lambda w: "/credentials/"),
     Screen(
         "credential-unlink-dialog",
