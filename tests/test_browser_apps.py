@@ -162,6 +162,32 @@ def test_a_long_unbroken_name_wraps_inside_its_row(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def test_an_old_list_is_painted_at_once_then_refreshed_in_place_keeping_the_search(
+    live_server, page: Page, bob, pulsetracker_credential, sandbox_settings, settings
+):
+    import time
+
+    from accounts.crypto import Secret
+    from integrations.pulsetracker.client import PulsetrackerClient
+
+    log_in(page, live_server, bob)
+    url = live_server.url + f"/apps/{pulsetracker_credential.pk}/?q=fleet+3&sort=name"
+    page.goto(url)
+    expect(page.get_by_test_id("app-row")).to_have_count(1)  # Fleet 30
+    settings.UPSTREAM_CACHE_SECONDS = 1
+    time.sleep(1.1)  # the list is now older than the cache window
+    token = Secret(sandbox_settings.seed.pulsetracker_paid_token)
+    newest = sandbox_settings.pulsetracker.apps(token.reveal())[0]["key"]
+    PulsetrackerClient(token).rename_app(newest, "Fleet 3 renamed elsewhere")
+    page.goto(url)
+    rows = page.get_by_test_id("app-row")
+    expect(rows.first.get_by_test_id("app-name")).to_have_text("Fleet 3 renamed elsewhere")
+    expect(page.get_by_test_id("freshness")).to_have_count(0)
+    expect(page.get_by_test_id("pager-position")).to_have_text(
+        "Page 1 of 1 · 1 app matching “fleet 3”"
+    )
+
+
 def test_create_an_app_then_hit_the_plan_limit_with_the_name_kept(
     live_server, page: Page, acme, alice, bob, pulsetracker_credential, sandbox_settings
 ):
