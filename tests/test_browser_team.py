@@ -164,3 +164,43 @@ def test_a_member_removed_while_working_is_told_and_carries_on_in_their_other_te
     page.get_by_role("link", name="Members").click()
     expect(page.get_by_role("heading", name="Members of Mallory Inc")).to_be_visible()
     expect(page.get_by_test_id("notice")).to_have_count(0)
+
+
+def test_a_role_change_keeps_the_role_picked_through_confirming_with_a_wrong_password_first(
+    live_server, page: Page, alice, bob
+):
+    from importlib import import_module
+
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+    from django.conf import settings
+
+    from accounts.models import Membership
+
+    log_in(page, live_server, alice)
+    # As if alice had logged in long ago: the portal asks her to confirm it is her.
+    cookie = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
+    session = import_module(settings.SESSION_ENGINE).SessionStore(cookie["value"])
+    session.pop(AUTHENTICATION_METHODS_SESSION_KEY)
+    session.save()
+
+    page.get_by_role("link", name="Members").click()
+    picker = page.get_by_label("Role of bob@acme.test")
+    picker.select_option("admin")
+    bobs_row = page.get_by_test_id("member-row").filter(has_text="bob@acme.test")
+    bobs_row.get_by_role("button", name="Change role").click()
+    expect(bobs_row.get_by_test_id("role-errors")).to_contain_text("confirm it is you first")
+    expect(picker).to_have_value("admin")
+
+    bobs_row.get_by_role("link", name="Confirm it is you").click()
+    page.get_by_label("Password").fill("not-my-password")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Incorrect password")).to_be_visible()
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+
+    expect(page.get_by_role("heading", name="Members of Acme Fleet")).to_be_visible()
+    expect(picker).to_have_value("admin")
+    assert Membership.objects.get(user=bob).role == "member"
+    bobs_row.get_by_role("button", name="Change role").click()
+    expect(page.get_by_test_id("notice")).to_have_text("bob@acme.test is now admin.")
+    expect(bobs_row.get_by_test_id("member-role")).to_have_text("Admin")

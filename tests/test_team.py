@@ -366,6 +366,16 @@ def test_creating_an_invitation_redirects_and_shows_its_link_once(as_user, alice
     assert again.count('data-testid="invitation-row"') == 1
 
 
+def test_a_team_change_sent_by_htmx_also_ends_on_a_fresh_get_of_the_page(as_user, alice, bob):
+    client = as_user(alice)
+    change = reverse("accounts:member-role", args=[Membership.objects.get(user=bob).pk])
+    response = client.post(change, {"role": "viewer"}, HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == reverse("accounts:members")
+    assert (
+        "bob@acme.test is now viewer." in client.get(reverse("accounts:members")).content.decode()
+    )
+
+
 def test_an_invitation_refused_is_shown_again_with_what_was_typed(as_user, alice, bob):
     response = as_user(alice).post(
         reverse("accounts:invite"), {"email": "BOB@acme.test", "role": "member"}
