@@ -252,3 +252,21 @@ def test_with_a_secret_per_app_each_apps_receiver_checks_its_own(
         assert delivery["status"] == 200
     assert GeofenceEvent.objects.filter(app=first[0]).count() == 1
     assert GeofenceEvent.objects.filter(app=second[0]).count() == 1
+
+
+def test_a_webhook_channel_gets_the_event_as_a_geofence_alert(receiver, acme):
+    from integrations import alerts
+    from tests.test_watch import Receiver, webhook
+
+    catcher = Receiver()
+    try:
+        webhook(acme, catcher)
+        body = event_body("inside")
+        assert post(Client(), receiver, body, sign(body)).status_code == 200
+        assert alerts.deliver_due() == 1
+        [sent] = catcher.bodies()
+    finally:
+        catcher.server.shutdown()
+    assert sent["event"] == "geofence"
+    assert sent["credential"]["label"] == "Acme Live"
+    assert "went inside geofence #7" in sent["text"]
