@@ -210,6 +210,19 @@ def uses_database(request) -> bool:
     )
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Without Redis the cache is a table in the database, so every test may touch it: mark each
+    test as using the database. pytest-django sets up only the databases the collected tests
+    declare, so a file of tests that reach the cache without declaring it (an upstream client's
+    circuit breaker), run on its own, would otherwise find no test database at all."""
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+        for item in items:
+            if item.get_closest_marker("django_db") is None:
+                item.add_marker(pytest.mark.django_db)
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(request, settings):
     """Each test gets its own cache namespace (and its own in-memory store).
