@@ -60,5 +60,5 @@ def test_a_team_that_requires_two_factors_stops_a_member_until_they_set_one_up(
     page.goto(live_server.url + "/apps/")
     expect(page).to_have_url(re.compile(r"/accounts/2fa/$"))  # every team page leads here
     turn_on_authenticator_app(page, bob.email)
-    page.goto(live_server.url + "/credentials/")
-    logged_in(page)
+    page.goto(live_server.url + "/")
+    logged_in(page)  # the team's dashboard opens now
