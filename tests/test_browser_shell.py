@@ -171,3 +171,20 @@ def test_without_scripts_the_phone_menu_stays_open_and_unlink_uses_its_own_page(
     )
     assert not Credential.objects.filter(pk=pulsoid_credential.pk).exists()
     context.close()
+
+
+def test_typing_a_search_keeps_the_focus_in_the_field_while_results_swap(
+    live_server, page: Page, alice, pulsetracker_credential
+):
+    log_in_by_cookie(page, live_server, alice)
+    page.goto(live_server.url + f"/apps/{pulsetracker_credential.pk}/")
+    search = page.get_by_test_id("apps-search")
+    search.press_sequentially("Fleet 2", delay=50)
+    expect(page.get_by_test_id("app-row").first).to_contain_text("Fleet 2")
+    settled(page)
+    expect(search).to_be_focused()
+    search.press_sequentially("9", delay=50)
+    expect(page.get_by_test_id("app-row")).to_have_count(1)
+    settled(page)
+    expect(search).to_be_focused()
+    expect(search).to_have_value("Fleet 29")

@@ -74,9 +74,9 @@
   });
 
   // After a swap the person's focus goes to what changed: the first field with an error, else
-  // the first error message, else the region's heading. Only when they asked for the change
-  // (a click or a submit) or their focus was inside what was replaced; a region refreshing on
-  // its own or while they type elsewhere leaves their focus alone.
+  // the first error message, else the region's heading. Only when their focus was inside what
+  // was replaced, or they clicked or submitted an action (not a search or filter, whose field
+  // keeps the focus); a region refreshing on its own or while they type leaves it alone.
   var hadFocus = new WeakSet();
 
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -106,8 +106,10 @@
     handled.add(detail.xhr);
     var active = document.activeElement;
     if (active && active !== document.body && region.contains(active)) { return; }
-    var trigger = detail.requestConfig && detail.requestConfig.triggeringEvent;
-    var asked = trigger && (trigger.type === "submit" || trigger.type === "click");
+    var config = detail.requestConfig || {};
+    var trigger = config.triggeringEvent;
+    var asked = trigger && (trigger.type === "submit" || trigger.type === "click") &&
+      config.verb && config.verb !== "get";
     var lost = hadFocus.has(detail.xhr) && (!active || active === document.body);
     if (asked || lost) {
       focusTarget(region).focus();
