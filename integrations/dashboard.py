@@ -3,8 +3,8 @@
 Credentials that need attention come first, then those expiring or due for rotation, then the
 rest. Each card's upstream reads (`Upstream.summarize`) run at once for all credentials
 (`fanout.settle`), so the dashboard waits about one round trip (two for an account with more
-than one page of apps), and through the upstream cache
-(`cache.read`), so a repeat view paints at once; one credential failing gets its own message.
+than one page of apps), and through the upstream cache (`cache.read`), so a repeat view paints
+at once; one credential failing gets its own message.
 A credential whose token cannot work (rejected, expired, needs re-linking) is not asked at all:
 its card says what to do instead.
 """
