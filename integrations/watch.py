@@ -25,7 +25,7 @@ from accounts.models import Activity, Team
 from integrations import alerts, credentials
 from integrations.cache import PortalDatabaseCache
 from integrations.errors import UpstreamError
-from integrations.models import Credential, Submission, Watch
+from integrations.models import Credential, GeofenceEvent, Submission, Watch
 from integrations.registry import upstream
 from integrations.tokens import CredentialUnusable
 
@@ -92,19 +92,22 @@ KEEP_SUBMISSIONS = timedelta(days=1)
 
 def prune(now: datetime | None = None) -> dict[str, int]:
     """Remove what grows forever: expired sessions (and the session list's rows for them),
-    activity past PORTAL_ACTIVITY_RETENTION_DAYS (0, the default, keeps everything), the
-    double-submit guard's rows older than a day, and expired entries of the database cache."""
+    activity and received geofence events past PORTAL_ACTIVITY_RETENTION_DAYS (0, the default,
+    keeps everything; a retention of days is far past the events' replay window, so forgetting
+    their signatures lets no replay in), the double-submit guard's rows older than a day, and
+    expired entries of the database cache."""
     from allauth.usersessions.models import UserSession
 
     now = now or timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     live = Session.objects.values("session_key")
     tracked, _ = UserSession.objects.filter(~Q(session_key__in=live)).delete()
-    activity = 0
+    activity = geofence_events = 0
     if settings.PORTAL_ACTIVITY_RETENTION_DAYS:
         cutoff = now - timedelta(days=settings.PORTAL_ACTIVITY_RETENTION_DAYS)
         # The operator's retention: a bulk delete (entries themselves refuse `delete()`).
         activity, _ = Activity.objects.filter(created_at__lt=cutoff).delete()
+        geofence_events, _ = GeofenceEvent.objects.filter(received_at__lt=cutoff).delete()
     submissions, _ = Submission.objects.filter(created_at__lt=now - KEEP_SUBMISSIONS).delete()
     store = caches["default"]
     cache_entries = store.delete_expired() if isinstance(store, PortalDatabaseCache) else 0
@@ -112,6 +115,7 @@ def prune(now: datetime | None = None) -> dict[str, int]:
         "sessions": sessions,
         "tracked_sessions": tracked,
         "activity": activity,
+        "geofence_events": geofence_events,
         "submissions": submissions,
         "cache_entries": cache_entries,
     }

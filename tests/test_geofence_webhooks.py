@@ -270,3 +270,20 @@ def test_a_webhook_channel_gets_the_event_as_a_geofence_alert(receiver, acme):
     assert sent["event"] == "geofence"
     assert sent["credential"]["label"] == "Acme Live"
     assert "went inside geofence #7" in sent["text"]
+
+
+def test_the_daily_prune_forgets_events_past_the_activity_retention(receiver, settings):
+    from django.utils import timezone
+
+    from integrations import watch
+
+    old, recent = (event_body(geofence=n) for n in (1, 2))
+    for body in (old, recent):
+        assert post(Client(), receiver, body, sign(body)).status_code == 200
+    GeofenceEvent.objects.filter(geofence_id=1).update(
+        received_at=timezone.now() - timedelta(days=40)
+    )
+    assert watch.prune()["geofence_events"] == 0  # the default keeps everything
+    settings.PORTAL_ACTIVITY_RETENTION_DAYS = 30
+    assert watch.prune()["geofence_events"] == 1
+    assert list(GeofenceEvent.objects.values_list("geofence_id", flat=True)) == [2]
