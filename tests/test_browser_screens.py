@@ -17,7 +17,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from playwright.sync_api import Page
 
-from tests.conftest import make_person, settled
+from tests.conftest import settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,8 @@ class World:
 class Screen:
     name: str
     url: Callable[[World], str]
-    #: Who looks: "alice" (owner), "bob" (member) or None (not logged in).
+    #: Who looks: "alice" (owner), "ada" (admin, with two factors), "bob" (member) or None (not
+    #: logged in).
     person: str | None = "alice"
     #: What the person does on the page before it is looked at, if anything.
     then: Callable[[Page], object] | None = None
@@ -111,16 +112,24 @@ SCREENS = [
     Screen("widget-new", lambda w: f"/widgets/{w.pulsoid}/new/"),
     Screen("widget-edit", lambda w: f"/widgets/{w.pulsoid}/{w.widget_id}/"),
     Screen("heart-rate", lambda w: f"/widgets/{w.pulsoid}/heart-rate/"),
-    # A member of the team: what they may not open, and an address that is not there.
+    # An admin with an authenticator app and recovery codes.
+    Screen("two-factor-on", lambda w: "/accounts/2fa/", "ada"),
+    Screen("recovery-codes", lambda w: "/accounts/2fa/recovery-codes/", "ada"),
+    Screen("totp-deactivate", lambda w: "/accounts/2fa/totp/deactivate/", "ada"),
+    # A member of the team: what they see, what they may not open, and an address that is not
+    # there.
+    Screen("members-as-member", lambda w: "/accounts/team/members/", "bob"),
     Screen("forbidden", lambda w: "/accounts/activity/", "bob"),
     Screen("not-found", lambda w: "/no-such-page/", "bob"),
 ]
 
 
 @pytest.fixture
-def world(acme, alice, bob, pulsetracker_credential, pulsoid_credential, sandbox_settings):
+def world(acme, alice, ada, bob, pulsetracker_credential, pulsoid_credential, sandbox_settings):
     from allauth.account.forms import default_token_generator
     from allauth.account.utils import user_pk_to_url_str
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
 
     from accounts import api_tokens, team
 
@@ -135,9 +144,18 @@ def world(acme, alice, bob, pulsetracker_credential, pulsoid_credential, sandbox
     )
     ring = [(13.40, 52.52), (13.41, 52.52), (13.41, 52.53)]
     geofence = upstream.add_geofence(seed.pulsetracker_paid_token, first_app["key"], "Depot", ring)
+    # The portal knows the app's numeric id, so the geofence screens show the list and forms.
+    from integrations.models import GeofenceApp
+
+    GeofenceApp.objects.create(
+        credential=pulsetracker_credential,
+        app_key=first_app["key"],
+        app_id=upstream.app_id(first_app["key"]),
+    )
     invited = team.send_invitation(acme, alice, "dora@acme.test", "member", lambda s: s)
     api_tokens.create(alice, acme, "Deploy script", ["apps:read", "widgets:read"], 90)
-    make_person("ada@acme.test", acme, "admin")
+    TOTP.activate(ada, "JBSWY3DPEHPK3PXP")
+    RecoveryCodes.activate(ada)
     return World(
         tracker=pulsetracker_credential.pk,
         pulsoid=pulsoid_credential.pk,
