@@ -326,3 +326,20 @@ def test_a_webhook_url_that_is_not_a_web_address_is_refused_before_sending(
     assert "Enter a whole web address, starting with https://." in response.content.decode()
     assert f'value="{address}"' in response.content.decode()
     assert sandbox_settings.requests_to("POST", "/pulsetracker/api/geofences") == []
+
+
+def test_pulsetracker_failing_leaves_the_page_up_with_the_reason(
+    as_user, carol, known, pulsetracker_credential, sandbox_settings, app_key
+):
+    client = as_user(carol)
+    sandbox_settings.fault("GET", "/pulsetracker/api/geofences", status=503, times=3)
+    page = client.get(url("geofences", pulsetracker_credential, app_key))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'data-testid="geofences-error"' in text
+    assert 'data-testid="receiving-url"' in text  # the rest of the page is still there
+    other = sandbox_settings.pulsetracker.apps(sandbox_settings.seed.pulsetracker_paid_token)[1]
+    sandbox_settings.fault("GET", f"/pulsetracker/api/apps/{other['key']}", non_json=True)
+    broken = client.get(url("geofences", pulsetracker_credential, other["key"]))
+    assert broken.status_code == 200
+    assert 'data-testid="geofences-state"' in broken.content.decode()
