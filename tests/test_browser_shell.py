@@ -75,23 +75,26 @@ def test_unlink_asks_in_a_dialog_where_cancel_keeps_the_credential_and_confirm_r
     row = page.get_by_test_id("credential-row").filter(has_text="Streamer")
     dialog = page.get_by_role("dialog")
 
-    row.get_by_role("link", name="Unlink").click()
+    row.get_by_role("button", name="Unlink").click()
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("heading")).to_have_text("Unlink “Streamer”?")
     expect(dialog).to_contain_text("…1111")
     expect(page).to_have_url(re.compile(r"/credentials/$"))
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
-    expect(row.get_by_role("link", name="Unlink")).to_be_focused()
+    expect(row.get_by_role("button", name="Unlink")).to_be_focused()
     expect(page.get_by_test_id("credential-row")).to_have_count(2)
     assert Credential.objects.filter(pk=pulsoid_credential.pk).exists()
 
-    row.get_by_role("link", name="Unlink").click()
+    # From the keyboard, as a button: Space opens it, Escape closes it.
+    row.get_by_role("button", name="Unlink").focus()
+    page.keyboard.press("Space")
+    expect(dialog).to_be_visible()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     assert Credential.objects.filter(pk=pulsoid_credential.pk).exists()
 
-    row.get_by_role("link", name="Unlink").click()
+    row.get_by_role("button", name="Unlink").click()
     dialog.get_by_role("button", name="Unlink").click()
     expect(page.get_by_test_id("notice").first).to_have_text(
         "Unlinked “Streamer”. The portal no longer holds its token."

@@ -180,6 +180,22 @@
     }
   });
 
+  // With scripts a confirming link opens the dialog, so it is a button to assistive technology
+  // and the keyboard (Space presses it); without scripts it stays a plain link to its page.
+  function markConfirmLinks(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("a[data-confirm]").forEach(function (link) {
+      link.setAttribute("role", "button");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { markConfirmLinks(document); });
+  document.addEventListener("htmx:load", function (event) { markConfirmLinks(event.target); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === " " && event.target.matches && event.target.matches("a[data-confirm]")) {
+      event.preventDefault();
+      event.target.click();
+    }
+  });
+
   document.addEventListener("close", function (event) {
     // Cancelled (button or Escape): back to what asked.
     if (event.target.id === "confirm-dialog" && pending && !pending.going) {
