@@ -184,6 +184,8 @@ def test_a_role_change_keeps_the_role_picked_through_confirming_with_a_wrong_pas
     session.save()
 
     page.get_by_role("link", name="Members").click()
+    # The team switcher names alice's own role, whoever else the page lists.
+    expect(page.get_by_test_id("active-team")).to_have_text("Acme Fleet (Owner)")
     picker = page.get_by_label("Role of bob@acme.test")
     picker.select_option("admin")
     bobs_row = page.get_by_test_id("member-row").filter(has_text="bob@acme.test")
