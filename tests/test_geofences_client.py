@@ -132,9 +132,13 @@ def test_another_accounts_app_or_geofence_is_refused(sandbox, paid):
     free_token = sandbox.seed.pulsetracker_free_token
     free_app = sandbox.seed.pulsetracker_free_app_key
     foreign_id = sandbox.pulsetracker.app_id(free_app)
-    with pytest.raises(QuotaExceeded) as caught:  # the service's 403
+    with pytest.raises(UpstreamError) as caught:  # the service's 403, which is not a quota
         paid.create_geofence(name="Theirs", app_id=foreign_id, polygon=SQUARE, webhook_url=None)
-    assert caught.value.message == "This action is unauthorized."
+    assert not isinstance(caught.value, QuotaExceeded)
+    assert caught.value.status == 403
+    assert caught.value.message == (
+        "Pulsetracker refused: that app or geofence belongs to another account."
+    )
     theirs = sandbox.pulsetracker.add_geofence(
         free_token, free_app, "Theirs", [(0, 0), (1, 0), (1, 1)]
     )

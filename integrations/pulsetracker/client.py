@@ -4,13 +4,13 @@ See ../shared/api/pulsetracker.md for what the API really does. The odd corners 
 create answers 200 or 201 with `devices_count: null`; rename answers `"name"`, `1` (as text/html)
 or nothing, so the new name is taken from what was sent; timestamps come with or without
 microseconds; a device's position is GeoJSON `[longitude, latitude]` or `{"lat", "long"}`.
-Geofences: the polygon is sent as a JSON string of `{"geometry": ...}`, the app is named by a
-numeric id no app endpoint returns, an update answers an empty body, there is no delete, and an
-invalid polygon's 422 carries a `message` that is itself JSON.
 Devices: create is checked for quota (403) before its input (422), and an app key of another
 account is a 404 after validation; rename answers the bare text `1`; device type ids differ
 between installations, so they are always read (`device_types`); location history is pages of
 50 (`per_page`), newest first, only within the plan's retention.
+Geofences: the polygon is sent as a JSON string of `{"geometry": ...}`, the app is named by a
+numeric id no app endpoint returns, an update answers an empty body, there is no delete, and an
+invalid polygon's 422 carries a `message` that is itself JSON.
 """
 
 from __future__ import annotations
@@ -287,6 +287,11 @@ def _error(response: http.RawResponse, *, listing: str = "") -> UpstreamError:
     if status == 401:
         return TokenRejected(
             "Pulsetracker rejected the token: it is wrong or has been revoked.", **kwargs
+        )
+    if status == 403 and message == "This action is unauthorized.":
+        # The geofence policy: that app or geofence is another account's (not a quota).
+        return UpstreamError(
+            "Pulsetracker refused: that app or geofence belongs to another account.", **kwargs
         )
     if status == 403:
         fallback = "Pulsetracker refused: the plan's quota is reached."
