@@ -191,3 +191,15 @@ def test_typing_a_search_keeps_the_focus_in_the_field_while_results_swap(
     settled(page)
     expect(search).to_be_focused()
     expect(search).to_have_value("Fleet 29")
+
+
+def test_focus_lands_on_the_region_heading_after_an_htmx_action_succeeds(
+    live_server, page: Page, alice
+):
+    log_in_by_cookie(page, live_server, alice)
+    page.goto(live_server.url + "/alerts/")
+    checks = page.locator("#watch-form")
+    checks.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("watch-saved")).to_have_text("Saved.")
+    settled(page)
+    expect(checks.get_by_role("heading", name="Checks")).to_be_focused()
