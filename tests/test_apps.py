@@ -341,6 +341,44 @@ def test_all_apps_reads_every_page_once_and_caches_the_whole_list(
     assert upstream_gets(sandbox_settings) == before + 3
 
 
+def test_a_second_read_asks_for_every_page_it_knew_at_once_and_finishes_a_grown_list(
+    bob, pulsetracker_credential, sandbox_settings
+):
+    all_apps(pulsetracker_credential, bob)  # 3 pages: remembered
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    for number in range(1, 13):  # a fourth page since
+        sandbox_settings.pulsetracker.add_app(token, f"Grown {number:02d}")
+    pulsetracker_credential_cache_forgotten(pulsetracker_credential)
+    seen = len(sandbox_settings.requests_to("GET", APPS_API))
+    found = all_apps(pulsetracker_credential, bob)
+    pages = [r.query.get("page") for r in sandbox_settings.requests_to("GET", APPS_API)[seen:]]
+    # The three known pages went at once (in any order), then the new fourth.
+    assert sorted(pages[:3]) == ["1", "2", "3"]
+    assert pages[3:] == ["4"]
+    assert len(found.apps) == 42
+    assert found.apps[0].name == "Grown 12"
+    assert found.apps[-1].name == "Fleet 01"
+
+
+def test_a_list_shorter_than_remembered_ignores_the_empty_pages_past_its_end(
+    bob, pulsetracker_credential, sandbox_settings
+):
+    from django.core.cache import cache as django_cache
+
+    # Remembered as five pages (apps since removed in Pulsetracker's own dashboard): 4 and 5
+    # come back empty and count for nothing.
+    django_cache.set(listing._pages_key(pulsetracker_credential), 5)
+    found = all_apps(pulsetracker_credential, bob)
+    assert [app.name for app in found.apps] == [f"Fleet {n:02d}" for n in range(30, 0, -1)]
+    assert (found.total, found.complete) == (30, True)
+
+
+def pulsetracker_credential_cache_forgotten(credential) -> None:
+    from integrations import cache
+
+    cache.invalidate(credential.pk)
+
+
 def test_all_apps_keeps_only_the_last_year_of_each_apps_usage(
     bob, pulsetracker_credential, sandbox_settings
 ):
@@ -431,7 +469,7 @@ def test_an_app_pulsetracker_refuses_to_show_is_not_called_unavailable(
     url = reverse("app-detail", args=[pulsetracker_credential.pk, key])
     body = as_user(bob).get(url).content.decode()
     assert "Pulsetracker refused to show this app" in body
-    assert "This action is unauthorized." in body
+    assert "belongs to another account" in body
     assert "Pulsetracker is unavailable" not in body
 
 

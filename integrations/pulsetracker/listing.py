@@ -11,12 +11,15 @@ reading every page again.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache as django_cache
+
 from integrations import cache, fanout
-from integrations.pulsetracker.client import App, PulsetrackerClient
+from integrations.pulsetracker.client import App, Page, PulsetrackerClient
 from integrations.tokens import using
 
 if TYPE_CHECKING:
@@ -100,15 +103,30 @@ def remember_renamed(credential: Credential, key: str, name: str) -> None:
         cache.store(credential.pk, CACHE_NAME, known.value.with_name(key, name))
 
 
+def _pages_key(credential: Credential) -> str:
+    """Where the list's page count is kept: per stored token, so a replaced token (another
+    account, perhaps) starts from one page again."""
+    stored = hashlib.sha256(credential.ciphertext.encode()).hexdigest()[:16]
+    return f"upstream:{credential.pk}:apps:pages:{stored}"
+
+
 def _load(credential: Credential, user: User) -> AppList:
+    # How many pages the list had last time (kept a day, beside the credential's versioned
+    # entries, which every create forgets): with it every page is asked for at once, one round
+    # trip instead of two (page 1, then the rest). A list that grew since is finished with a
+    # second round; pages past the end come back empty.
+    known = min(int(django_cache.get(_pages_key(credential)) or 1), MAX_PAGES)
     with using(credential, user) as token:
-        first = PulsetrackerClient(token).list_apps(page=1)
+
+        def page(number: int) -> Callable[[], Page[App]]:
+            return lambda: PulsetrackerClient(token).list_apps(page=number)
+
+        read = fanout.gather([page(number) for number in range(1, known + 1)])
+        first = read[0]
         last = min(first.last_page, MAX_PAGES)
-
-        def page(number: int) -> Callable[[], tuple[App, ...]]:
-            return lambda: PulsetrackerClient(token).list_apps(page=number).items
-
-        rest = fanout.gather([page(number) for number in range(2, last + 1)])
+        read += fanout.gather([page(number) for number in range(known + 1, last + 1)])
+    django_cache.set(_pages_key(credential), max(1, first.last_page), timeout=24 * 3600)
+    rest = [found.items for found in read[1:last]]
     apps: dict[str, App] = {}
     # An app created while the pages were read pushes the others one place down, so one may
     # show up on two pages: keep its first (newest) sighting.
