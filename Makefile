@@ -20,7 +20,7 @@ TEST_LOCK := requirements-test.lock
 UV_SPEC := uv==0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock migrate run demo sandbox check-deploy test test-fast chromium lint lint-docker format check clean bench
+.PHONY: help install lock migrate run demo sandbox check-deploy test screens test-fast chromium lint lint-docker format check clean bench
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
@@ -82,6 +82,9 @@ test: $(STAMP) chromium ## Set up, then run the whole test suite (browser tests 
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+screens: $(STAMP) chromium ## Check every screen at phone and desktop sizes and redraw docs/screens/
+	PORTAL_SCREENSHOTS=1 $(BIN)/pytest -n $(PYTEST_WORKERS) tests/test_browser_screens.py
 
 test-fast: $(STAMP) ## Run the suite without the browser tests
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser"
