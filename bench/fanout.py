@@ -178,15 +178,48 @@ def main() -> int:
                 ),
                 "dashboard",
             )
-            timers = [one_call, one_call_page, app_page, search, dashboard]
+            # For scale: the ten pages of the search account asked for directly, at once (no
+            # portal): what the upstream stand-in itself takes to answer ten at a time.
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=10)
+            stack.callback(pool.shutdown)
+            ten_pages = Timer(
+                direct,
+                f"{sandbox.pulsetracker_url}/apps",
+                lambda text: True,
+                "ten pages at once, direct",
+            )
+
+            def ten_at_once(record: bool = True) -> None:
+                def page(number: int) -> Any:
+                    return direct.get(
+                        ten_pages.url,
+                        params={"page": number},
+                        headers={
+                            "Authorization": f"Bearer {big_token}",
+                            "Accept": "application/json",
+                        },
+                        timeout=60,
+                    )
+
+                began = time.perf_counter()
+                answers = list(pool.map(page, range(1, 11)))
+                if any(a.status_code != 200 for a in answers):
+                    raise RuntimeError("ten pages at once: an upstream page failed")
+                if record:
+                    ten_pages.times.append(time.perf_counter() - began)
+
+            timers = [one_call, one_call_page, ten_at_once, app_page, search, dashboard]
             for _ in range(WARMUP):
                 for timer in timers:
                     timer(record=False)
             calls_before = len(sandbox.requests_to("GET", APPS_API))
+            direct_calls = REQUESTS * 10  # the ten-pages-at-once timer's own
             for _ in range(REQUESTS):
                 for timer in timers:
                     timer()
-            calls = len(sandbox.requests_to("GET", APPS_API)) - calls_before
+            calls = len(sandbox.requests_to("GET", APPS_API)) - calls_before - direct_calls
 
         base = median(one_call.times)
         report.add(
@@ -195,13 +228,14 @@ def main() -> int:
         )
         for label, timer in (
             ("for scale: apps page of 10 apps (a single upstream call)", one_call_page),
+            ("for scale: 10 upstream pages asked for directly at once (no portal)", ten_pages),
             ("(a) app page (app and devices at once)", app_page),
             ("(b) search over 10 upstream pages (apps page ?q=)", search),
             ("(c) dashboard of 5 credentials", dashboard),
         ):
             ratio = median(timer.times) / base
             report.add(f"{label}: median of {REQUESTS}", timer.summary())
-            if timer is one_call_page:
+            if timer in (one_call_page, ten_pages):
                 report.add(f"{label} / one call", f"{ratio:.2f}")
                 continue
             report.add(

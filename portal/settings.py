@@ -432,9 +432,9 @@ UPSTREAM_STALE_SECONDS = int(os.environ.get("UPSTREAM_STALE_SECONDS", str(24 * 3
 PULSETRACKER_WEBHOOK_WINDOW_SECONDS = int(
     os.environ.get("PULSETRACKER_WEBHOOK_WINDOW_SECONDS", "300")
 )
-# How many upstream calls one screen makes at once (integrations/fanout.py): enough for every
-# page of a 120-app Pulsetracker account in one round.
-UPSTREAM_CONCURRENCY = int(os.environ.get("UPSTREAM_CONCURRENCY", "12"))
+# Threads per process for upstream calls made at once (integrations/fanout.py): a screen's calls
+# share them with every other request of the process, and queue when all are busy.
+UPSTREAM_THREADS = int(os.environ.get("UPSTREAM_THREADS", "32"))
 UPSTREAM_MAX_BODY_BYTES = int(os.environ.get("UPSTREAM_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
 # Security. Production (DEBUG off) is strict by default; each knob can be set from the

@@ -53,3 +53,47 @@ def test_inside_a_transaction_calls_run_in_turn_on_the_callers_thread():
     with transaction.atomic():
         names = fanout.gather([lambda: threading.current_thread().name] * 2)
     assert names == [threading.current_thread().name] * 2
+
+
+def test_a_fan_out_from_a_pool_thread_never_waits_on_the_pool_itself(monkeypatch):
+    # A pool of two, both threads busy with calls that each fan out again (a dashboard card
+    # reading every page of apps): the inner calls must not queue behind their own callers.
+    from concurrent.futures import ThreadPoolExecutor
+
+    small = ThreadPoolExecutor(max_workers=2, initializer=fanout._mark_pool_thread)
+    monkeypatch.setattr(fanout, "_pool", small)
+    inner = threading.Barrier(4, timeout=5)  # all four inner calls at once, or it breaks
+
+    def card(n: int):
+        def run() -> list[int]:
+            def page(p: int):
+                def read() -> int:
+                    inner.wait()
+                    return n * 10 + p
+
+                return read
+
+            return fanout.gather([page(1), page(2)])
+
+        return run
+
+    try:
+        assert fanout.gather([card(1), card(2)]) == [[11, 12], [21, 22]]
+    finally:
+        small.shutdown()
+
+
+def test_the_pool_keeps_its_threads_from_one_fan_out_to_the_next():
+    # Each thread's own state (its open HTTP connections, here a marker) outlives a fan-out: 20
+    # fan-outs of two calls are served by a handful of threads, not forty new ones.
+    own = threading.local()
+    threads_seen: list[object] = []
+
+    def mark() -> None:
+        if not hasattr(own, "marker"):
+            own.marker = object()
+            threads_seen.append(own.marker)
+
+    for _ in range(20):
+        fanout.gather([mark, mark])
+    assert len(threads_seen) <= 4

@@ -350,6 +350,9 @@ class _Server(ThreadingHTTPServer):
     # Daemon threads and no join on close: stop() must never wait for a stuck client.
     daemon_threads = True
     block_on_close = False
+    # A screen asks for up to a dozen pages at once, each on a new connection (HTTP/1.0): with
+    # the standard library's backlog of 5 the kernel drops the rest, and they retry a second later.
+    request_queue_size = 128
     sandbox: Sandbox
 
 
