@@ -862,9 +862,10 @@ def test_app_page_shows_facts_usage_chart_table_and_devices(
     assert 'data-copy="' + app["key"] + '"' in body
     chart = body[body.index('data-testid="usage-chart"') : body.index("</svg>")]
     assert chart.count("<rect") == 2
-    assert "Sep 2026: 1200 messages" in chart
+    assert "Sep 2026: 1,200 messages" in chart  # thousands separated, as on the apps list
     table = body[body.index('data-testid="usage-table"') :]
-    assert "<td>Oct 2026</td><td>310</td>" in table
+    assert '<td>Sep 2026</td><td class="num">1,200</td>' in table
+    assert '<td>Oct 2026</td><td class="num">310</td>' in table
     assert body.count('data-testid="device-row"') == 2
     assert "36.75000, 3.06000" in body
     assert "no position yet" in body
