@@ -237,8 +237,10 @@ class GeofenceApp(models.Model):
 
     Geofences name their app by a numeric id that no app endpoint returns, so the portal keeps
     it once it is known (learnt from an existing geofence, or entered by a member). Events are
-    received at `/hooks/pulsetracker/<hook>/` and verified with the account's webhook secret,
-    which an admin pastes: stored only as ciphertext, never shown again.
+    received at each geofence's own address, `/hooks/pulsetracker/<hook>/<slot>/` (the slot is
+    the geofence's id, or a `GeofenceSlot` handed out by the create form), or at the app-wide
+    `/hooks/pulsetracker/<hook>/` that earlier geofences were given; all are verified with the
+    account's webhook secret, which an admin pastes: stored only as ciphertext, never shown again.
     """
 
     class IdSource(models.TextChoices):
@@ -315,3 +317,22 @@ class GeofenceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device} {self.get_kind_display()} geofence {self.geofence_id}"
+
+
+class GeofenceSlot(models.Model):
+    """A receiving address handed out by the create form before the geofence has an id
+    (`/hooks/pulsetracker/<hook>/new-<random>/`), and the geofence it became once created: events
+    posted there are taken only for that geofence."""
+
+    app = models.ForeignKey(GeofenceApp, on_delete=models.CASCADE, related_name="slots")
+    slot = models.CharField(max_length=40)
+    geofence_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "slot"], name="unique_geofence_slot_per_app")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slot} → geofence {self.geofence_id}"

@@ -62,6 +62,7 @@ NOT_TEAM_ROUTES: dict[str, str] = {
     "accounts:token-create": SIGNED_IN,
     "accounts:token-revoke": SIGNED_IN,
     "geofence-webhook": SIGNED_WEBHOOK,
+    "geofence-webhook-slot": SIGNED_WEBHOOK,
 }
 
 # Every other route of the Django admin site has one rule: operators only.
@@ -272,6 +273,8 @@ def value_for(request: pytest.FixtureRequest, route: Route, param: str) -> Any:
         return request.getfixturevalue("acme_invitation")[1]
     if param == "hook":  # the receiving end of geofence events of an app of Acme's
         return acme_geofence_app(request).hook
+    if param == "slot":  # one geofence's own receiving address: its id
+        return "7"
     if param == "gid":  # a geofence of that app, whose numeric id the portal knows
         app = acme_geofence_app(request)
         sandbox = request.getfixturevalue("sandbox_settings")

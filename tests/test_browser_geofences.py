@@ -1,6 +1,6 @@
-"""A geofence in a real browser: drawn by clicking the map, saved with the portal as its webhook
-receiver; a device leaving it shows up on the app page and in the activity log, and a forged
-event is refused."""
+"""A geofence in a real browser: drawn by clicking the map, saved with its own receiving address in
+the portal as its webhook URL; a device leaving it shows up on the app page and in the activity
+log, and the same event at another geofence's address, or a forged one, is refused."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def test_draw_a_geofence_receive_a_devices_exit_and_refuse_a_forged_event(
     page.get_by_label("Webhook secret").fill(api.webhook_secret(token))
     page.get_by_role("button", name="Save the secret").click()
     expect(page.get_by_test_id("secret-state")).to_contain_text("Set by alice@acme.test")
-    receiving = page.get_by_test_id("receiving-url").inner_text()
-    assert receiving.startswith(f"{live_server.url}/hooks/pulsetracker/")
+    app_wide = page.get_by_test_id("receiving-url").inner_text()
+    assert app_wide.startswith(f"{live_server.url}/hooks/pulsetracker/")
 
     # Draw it: the map opens around the van; four clicks make a square around it.
     page.get_by_test_id("new-geofence").click()
@@ -59,7 +59,10 @@ def test_draw_a_geofence_receive_a_devices_exit_and_refuse_a_forged_event(
     expect(page.get_by_label("Polygon (GeoJSON)")).to_have_value(re.compile(r'"type":"Polygon"'))
     page.get_by_label("Name").fill("Depot")
     page.get_by_role("button", name="Use this portal's receiving URL").click()
-    expect(page.get_by_label("Webhook URL")).to_have_value(receiving)
+    # The geofence's own address, not the app-wide one: the app's plus a slot of its own.
+    own = re.compile(re.escape(app_wide) + r"new-[0-9a-f]{16}/$")
+    expect(page.get_by_label("Webhook URL")).to_have_value(own)
+    receiving = page.get_by_label("Webhook URL").input_value()
     page.get_by_role("button", name="Create geofence").click()
 
     expect(page.get_by_test_id("notice")).to_have_text("Created the geofence “Depot”.")
@@ -72,7 +75,7 @@ def test_draw_a_geofence_receive_a_devices_exit_and_refuse_a_forged_event(
 
     # The van drives out: the sandbox posts the signed event to the portal, which takes it.
     [delivery] = api.move_device(van["key"], 36.9, 3.3)
-    assert delivery["status"] == 200
+    assert (delivery["url"], delivery["status"]) == (receiving, 200)
     page.goto(f"{live_server.url}/apps/{pulsetracker_credential.pk}/{key}/")
     settled(page)
     event = page.get_by_test_id("geofence-event")
@@ -82,6 +85,14 @@ def test_draw_a_geofence_receive_a_devices_exit_and_refuse_a_forged_event(
     page.get_by_role("link", name="Activity").click()
     expect(page.get_by_text(re.compile(r"Device .* went outside geofence #\d+"))).to_be_visible()
 
+    # The same signed event at another geofence's address is refused, and counted.
+    elsewhere = page.request.post(
+        f"{app_wide}{stored['id'] + 1}/",
+        data=delivery["body"],
+        headers=delivery["headers"],
+    )
+    assert elsewhere.status == 403
+
     # Someone without the secret posts an event: refused, and counted on the app page.
     forged = page.request.post(
         receiving,
@@ -90,7 +101,7 @@ def test_draw_a_geofence_receive_a_devices_exit_and_refuse_a_forged_event(
     )
     assert forged.status == 401
     page.goto(f"{live_server.url}/apps/{pulsetracker_credential.pk}/{key}/")
-    expect(page.get_by_test_id("refused-events")).to_contain_text("Refused 1 event")
+    expect(page.get_by_test_id("refused-events")).to_contain_text("Refused 2 events")
     expect(page.get_by_test_id("geofence-event")).to_have_count(1)
     assert refused_by_policy == []  # the drawing ran under the strict policy
 

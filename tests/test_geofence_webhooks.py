@@ -15,7 +15,14 @@ from django.urls import reverse
 
 from accounts.crypto import Secret
 from accounts.models import Activity
-from integrations.models import Channel, Condition, Delivery, GeofenceApp, GeofenceEvent
+from integrations.models import (
+    Channel,
+    Condition,
+    Delivery,
+    GeofenceApp,
+    GeofenceEvent,
+    GeofenceSlot,
+)
 from portal.metrics import GEOFENCE_WEBHOOKS
 
 SECRET = "pt_whsec_0123456789abcdef0123456789abcdef"
@@ -52,9 +59,15 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def post(client: Client, app: GeofenceApp, body: bytes, signature: str | None):
+def post(
+    client: Client, app: GeofenceApp, body: bytes, signature: str | None, slot: str | None = None
+):
+    """POST to the app-wide address, or with `slot` to one geofence's own."""
     headers = {"HTTP_P_SIGNATURE": signature} if signature is not None else {}
-    url = reverse("geofence-webhook", args=[app.hook])
+    if slot is None:
+        url = reverse("geofence-webhook", args=[app.hook])
+    else:
+        url = reverse("geofence-webhook-slot", args=[app.hook, slot])
     return client.post(url, body, content_type="application/json", **headers)
 
 
@@ -120,6 +133,46 @@ def test_a_signature_over_other_bytes_is_refused(client, receiver):
     )
     receiver.refresh_from_db()
     assert receiver.refused == 1
+
+
+def test_a_geofences_own_address_takes_its_events_and_refuses_anothers(client, receiver):
+    mine, theirs = event_body(geofence=7), event_body(geofence=8)
+    before = refused("wrong_geofence")
+    assert post(client, receiver, mine, sign(mine), slot="7").status_code == 200
+    wrong = post(client, receiver, theirs, sign(theirs), slot="7")
+    assert wrong.status_code == 403
+    assert list(GeofenceEvent.objects.values_list("geofence_id", flat=True)) == [7]
+    receiver.refresh_from_db()
+    assert receiver.refused == 1
+    assert receiver.last_refusal == "The event was sent to another geofence's address."
+    assert refused("wrong_geofence") == before + 1
+
+
+def test_a_create_forms_address_takes_the_events_of_the_geofence_it_became(client, receiver):
+    GeofenceSlot.objects.create(app=receiver, slot="new-0123456789abcdef", geofence_id=7)
+    mine, theirs = event_body(geofence=7), event_body(geofence=8)
+    assert post(client, receiver, mine, sign(mine), slot="new-0123456789abcdef").status_code == 200
+    wrong = post(client, receiver, theirs, sign(theirs), slot="new-0123456789abcdef")
+    assert wrong.status_code == 403
+    assert GeofenceEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("slot", ["new-fedcba9876543210", "anything"])
+def test_an_address_the_portal_never_gave_a_geofence_is_refused_and_counted(client, receiver, slot):
+    body = event_body()
+    before = refused("unknown_slot")
+    assert post(client, receiver, body, sign(body), slot=slot).status_code == 404
+    assert not GeofenceEvent.objects.exists()
+    receiver.refresh_from_db()
+    assert receiver.refused == 1
+    assert refused("unknown_slot") == before + 1
+
+
+def test_the_app_wide_address_still_takes_any_of_the_apps_geofences(client, receiver):
+    for geofence in (7, 8):
+        body = event_body(geofence=geofence)
+        assert post(client, receiver, body, sign(body)).status_code == 200
+    assert GeofenceEvent.objects.count() == 2
 
 
 def test_the_same_event_twice_is_a_replay_refused_and_counted(client, receiver):

@@ -5,12 +5,13 @@ the app page. Who may do what is in tests/test_access.py."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
 
 from accounts.models import Activity
-from integrations.models import GeofenceApp, GeofenceEvent
+from integrations.models import GeofenceApp, GeofenceEvent, GeofenceSlot
 from tests.conftest import linked
 
 SQUARE = {
@@ -116,8 +117,14 @@ def test_a_member_creates_a_geofence_sending_events_to_the_portal(
 ):
     client = as_user(bob)
     form = client.get(url("geofence-create", pulsetracker_credential, app_key)).content.decode()
-    receiving = f"http://testserver/hooks/pulsetracker/{known.hook}/"
-    assert f'data-fill-url="{receiving}"' in form
+    # The button fills in this geofence's own address: a fresh slot, carried in the form.
+    [receiving, slot] = re.search(
+        rf'data-fill-url="(http://testserver/hooks/pulsetracker/{known.hook}/(new-[0-9a-f]{{16}})/)"',
+        form,
+    ).groups()
+    assert f'name="slot" value="{slot}"' in form
+    another = client.get(url("geofence-create", pulsetracker_credential, app_key)).content.decode()
+    assert slot not in another
     done = client.post(
         url("geofence-create", pulsetracker_credential, app_key),
         {
@@ -125,6 +132,7 @@ def test_a_member_creates_a_geofence_sending_events_to_the_portal(
             "webhook_url": receiving,
             "geometry": json.dumps(SQUARE),
             "submission": "a" * 32,
+            "slot": slot,
         },
         follow=True,
     )
@@ -143,6 +151,68 @@ def test_a_member_creates_a_geofence_sending_events_to_the_portal(
     [entry] = Activity.objects.filter(action="geofence created")
     assert entry.outcome == "ok"
     assert entry.target == f"Depot (#{stored['id']}) of app {app_key}"
+    # The address is now that geofence's: the receiver takes only its events there.
+    [recorded] = GeofenceSlot.objects.filter(app=known)
+    assert (recorded.slot, recorded.geofence_id) == (slot, stored["id"])
+
+
+def test_the_edit_form_fills_in_the_geofences_own_address(
+    as_user, bob, known, pulsetracker_credential, sandbox_settings, app_key
+):
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    made = sandbox_settings.pulsetracker.add_geofence(
+        token, app_key, "Depot", SQUARE["coordinates"][0]
+    )
+    form = as_user(bob).get(url("geofence-edit", pulsetracker_credential, app_key, made["id"]))
+    own = f"http://testserver/hooks/pulsetracker/{known.hook}/{made['id']}/"
+    assert f'data-fill-url="{own}"' in form.content.decode()
+
+
+def test_another_geofences_address_is_refused_before_sending(
+    as_user, bob, known, pulsetracker_credential, sandbox_settings, app_key
+):
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    depot = sandbox_settings.pulsetracker.add_geofence(
+        token, app_key, "Depot", SQUARE["coordinates"][0]
+    )
+    theirs = f"http://testserver/hooks/pulsetracker/{known.hook}/{depot['id']}/"
+    response = as_user(bob).post(
+        url("geofence-create", pulsetracker_credential, app_key),
+        {"name": "Yard", "webhook_url": theirs, "geometry": json.dumps(SQUARE)},
+    )
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert f"That is the receiving URL of geofence #{depot['id']}" in text
+    assert f'value="{theirs}"' in text  # what was typed is kept
+    assert [g["name"] for g in sandbox_settings.pulsetracker.geofences(token)] == ["Depot"]
+
+
+def test_geofences_at_their_own_or_the_app_wide_address_show_as_sent_to_the_portal(
+    as_user, bob, known, pulsetracker_credential, sandbox_settings, app_key
+):
+    token, ring = sandbox_settings.seed.pulsetracker_paid_token, SQUARE["coordinates"][0]
+    base = f"http://testserver/hooks/pulsetracker/{known.hook}/"
+    api = sandbox_settings.pulsetracker
+    api.add_geofence(token, app_key, "Older", ring, webhook_url=base)  # given before
+    own = api.add_geofence(token, app_key, "Own", ring)
+    api.add_geofence(token, app_key, "Stray", ring, webhook_url=f"{base}{own['id']}/")
+    api.add_geofence(token, app_key, "Elsewhere", ring, webhook_url="https://hooks.example/in")
+    client = as_user(bob)
+    saved = client.post(
+        url("geofence-edit", pulsetracker_credential, app_key, own["id"]),
+        {"name": "Own", "webhook_url": f"{base}{own['id']}/", "geometry": json.dumps(SQUARE)},
+        follow=True,
+    )
+    rows = re.findall(r'<tr data-testid="geofence-row">.*?</tr>', saved.content.decode(), re.S)
+    names = [re.search(r"<td>(.*?)</td>", row)[1] for row in rows]
+    to_portal = ['data-testid="to-portal"' in row for row in rows]
+    # "Stray" was given the address of "Own": its events would be refused there.
+    assert list(zip(names, to_portal, strict=True)) == [
+        ("Elsewhere", False),
+        ("Stray", False),
+        ("Own", True),
+        ("Older", True),
+    ]
 
 
 def test_the_same_form_sent_twice_creates_one_geofence(

@@ -36,6 +36,8 @@ class GeofenceForm(forms.Form):
         error_messages={"required": "Draw the geofence on the map or paste its GeoJSON."},
     )
     submission = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The create form's receiving address for this geofence (views_geofences.NEW_SLOT).
+    slot = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
     def clean_webhook_url(self) -> str:
         """An http(s) address with a host. Not Django's URLValidator: it refuses host names

@@ -51,5 +51,12 @@ urlpatterns = [
         name="geofence-secret",
     ),
     # Pulsetracker posts geofence events here, signed (the one view without CSRF protection).
+    # Each geofence's own address (its id, or a slot the create form handed out); the app-wide
+    # address above it still takes the events of geofences that were given it.
     path("hooks/pulsetracker/<slug:hook>/", webhooks.receive, name="geofence-webhook"),
+    path(
+        "hooks/pulsetracker/<slug:hook>/<slug:slot>/",
+        webhooks.receive,
+        name="geofence-webhook-slot",
+    ),
 ]

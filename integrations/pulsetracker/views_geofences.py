@@ -4,8 +4,11 @@ or pasted as GeoJSON), and receive their events in the portal.
 Geofences name their app by a numeric id that no app endpoint returns. The portal learns it from
 an existing geofence when that can only be this app's (every other app of the account already
 has its id), and otherwise asks a member once, saying why; it is kept per credential and app
-(`GeofenceApp`). The API cannot delete a geofence: the pages say so. The receiving address
-(webhooks.py) is shown as an absolute URL built from the request, and the form fills it in.
+(`GeofenceApp`). The API cannot delete a geofence: the pages say so. Each geofence has its own
+receiving address (webhooks.py), an absolute URL built from the request that the form fills in:
+the edit form's ends in the geofence's id; the create form's in a fresh `new-<random>` slot,
+carried in a hidden field and recorded as the new geofence once Pulsetracker made it. An address
+of this portal that belongs to another geofence is refused before anything is sent.
 
 Viewers read; members create and edit; admins paste the account's webhook secret. Every change
 is written to the activity log. Forms post whole pages and redirect after success, so Back and
@@ -15,8 +18,11 @@ reload never send anything twice.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,9 +37,17 @@ from accounts.access import Action, team_object_or_404, team_view
 from accounts.crypto import Secret
 from integrations import cache
 from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
-from integrations.models import Credential, GeofenceApp, GeofenceEvent, Service, Submission
+from integrations.models import (
+    Credential,
+    GeofenceApp,
+    GeofenceEvent,
+    GeofenceSlot,
+    Service,
+    Submission,
+)
 from integrations.pulsetracker.client import App, Device, Geofence, Page, PulsetrackerClient
 from integrations.pulsetracker.forms_geofences import AppIdForm, GeofenceForm, WebhookSecretForm
+from integrations.pulsetracker.webhooks import slot_geofence
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest
 
@@ -68,9 +82,68 @@ def geofence_app(credential: Credential, key: str) -> GeofenceApp:
     return found
 
 
-def receiving_url(request: PortalRequest, found: GeofenceApp) -> str:
-    """Where Pulsetracker should post this app's geofence events (absolute, from the request)."""
-    return request.build_absolute_uri(reverse("geofence-webhook", args=[found.hook]))
+#: The slot of a receiving address the create form hands out (the geofence has no id yet).
+NEW_SLOT = re.compile(r"new-[0-9a-f]{16}")
+
+
+def new_slot() -> str:
+    return f"new-{secrets.token_hex(8)}"
+
+
+def receiving_url(request: PortalRequest, found: GeofenceApp, slot: str | None = None) -> str:
+    """Where Pulsetracker should post a geofence's events (absolute, from the request): the
+    geofence's own address when `slot` names it, else the app-wide one of earlier geofences."""
+    if slot is None:
+        return request.build_absolute_uri(reverse("geofence-webhook", args=[found.hook]))
+    return request.build_absolute_uri(reverse("geofence-webhook-slot", args=[found.hook, slot]))
+
+
+def portal_slot(found: GeofenceApp, url: str) -> str | None:
+    """The slot when `url` is one of this app's per-geofence receiving addresses, else None."""
+    path = urlsplit(url).path
+    rest = path.removeprefix(reverse("geofence-webhook", args=[found.hook]))
+    if rest == path:
+        return None
+    match = re.fullmatch(r"([-\w]+)/", rest, flags=re.ASCII)
+    return match[1] if match else None
+
+
+def _address_problem(found: GeofenceApp, url: str, gid: int | None) -> str | None:
+    """Why `url` cannot be the webhook URL of geofence `gid` (None: a geofence being created):
+    it is this portal's address of another geofence, or one the portal never handed out."""
+    slot = portal_slot(found, url)
+    if slot is None:
+        return None
+    owner = slot_geofence(found, slot)
+    if owner is not None and owner != gid:
+        return (
+            f"That is the receiving URL of geofence #{owner}: events for this one would be "
+            "refused there. Use this geofence's own (the button below)."
+        )
+    if owner is None and not NEW_SLOT.fullmatch(slot):
+        return "This portal gave no geofence that receiving URL. Use the button below."
+    return None
+
+
+def _claim(found: GeofenceApp, url: str, gid: int) -> None:
+    """Record a create form's receiving address as geofence `gid`'s, once it exists."""
+    slot = portal_slot(found, url)
+    if slot is not None and NEW_SLOT.fullmatch(slot):
+        GeofenceSlot.objects.get_or_create(app=found, slot=slot, defaults={"geofence_id": gid})
+
+
+def _to_portal(found: GeofenceApp, geofences: list[Geofence]) -> set[int]:
+    """The geofences whose events come to this portal: at their own address or the app-wide one."""
+    app_wide = reverse("geofence-webhook", args=[found.hook])
+    sent_here = set()
+    for geofence in geofences:
+        url = geofence.webhook_url or ""
+        slot = portal_slot(found, url)
+        if urlsplit(url).path == app_wide or (
+            slot is not None and slot_geofence(found, slot) == geofence.id
+        ):
+            sent_here.add(geofence.id)
+    return sent_here
 
 
 def _problem(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
@@ -198,6 +271,7 @@ def _list_context(
         context["geofences_error"] = _problem(exc)
     geofences = context["geofences"]
     names = {g.id: g.name for g in geofences.items} if geofences else {}
+    context["to_portal"] = _to_portal(found, list(geofences.items)) if geofences else set()
     context["events"] = latest_events(found, names)
     return context
 
@@ -272,14 +346,20 @@ def geofence_secret(request: PortalRequest, cid: int, key: str) -> HttpResponse:
 
 
 def _form_context(
-    request: PortalRequest, credential: Credential, key: str, found: GeofenceApp, form: Any
+    request: PortalRequest,
+    credential: Credential,
+    key: str,
+    found: GeofenceApp,
+    form: Any,
+    slot: str,
 ) -> dict[str, Any]:
+    """`slot`: the geofence's receiving address, its id or a create form's `new-` slot."""
     return {
         "credential": credential,
         "key": key,
         "found": found,
         "form": form,
-        "receiving_url": receiving_url(request, found),
+        "receiving_url": receiving_url(request, found, slot),
         "map": _map_settings(),
         "map_data": _device_markers(request, credential, key),
     }
@@ -338,10 +418,17 @@ def geofence_create(request: PortalRequest, cid: int, key: str) -> HttpResponse:
     if found is None:
         return redirect("geofences", cid=credential.pk, key=key)
     if request.method == "GET":
-        form = GeofenceForm(initial={"submission": uuid.uuid4().hex})
-        return render(request, FORM, _form_context(request, credential, key, found, form))
+        form = GeofenceForm(initial={"submission": uuid.uuid4().hex, "slot": new_slot()})
+        slot = form.initial["slot"]
+        return render(request, FORM, _form_context(request, credential, key, found, form, slot))
+    posted = request.POST.get("slot", "")
+    slot = posted if NEW_SLOT.fullmatch(posted) else new_slot()
     form = GeofenceForm(request.POST)
-    context = _form_context(request, credential, key, found, form)
+    context = _form_context(request, credential, key, found, form, slot)
+    if form.is_valid() and (
+        problem := _address_problem(found, form.cleaned_data["webhook_url"], None)
+    ):
+        form.add_error("webhook_url", problem)
     if not form.is_valid():
         return render(request, FORM, context)
     data = form.cleaned_data
@@ -377,6 +464,7 @@ def geofence_create(request: PortalRequest, cid: int, key: str) -> HttpResponse:
         _upstream_errors(form, exc)
         context["form"] = form
         return render(request, FORM, context)
+    _claim(found, data["webhook_url"], made.id)
     cache.invalidate(credential.pk)
     activity.record(
         request.team,
@@ -415,12 +503,16 @@ def geofence_edit(request: PortalRequest, cid: int, key: str, gid: int) -> HttpR
                 "geometry": json.dumps(current.polygon),
             }
         )
-        context = _form_context(request, credential, key, found, form)
+        context = _form_context(request, credential, key, found, form, str(gid))
         context["geofence"] = current
         return render(request, FORM, context)
     form = GeofenceForm(request.POST)
-    context = _form_context(request, credential, key, found, form)
+    context = _form_context(request, credential, key, found, form, str(gid))
     context["geofence"] = current
+    if form.is_valid() and (
+        problem := _address_problem(found, form.cleaned_data["webhook_url"], gid)
+    ):
+        form.add_error("webhook_url", problem)
     if not form.is_valid():
         return render(request, FORM, context)
     data = form.cleaned_data
@@ -449,6 +541,7 @@ def geofence_edit(request: PortalRequest, cid: int, key: str, gid: int) -> HttpR
         )
         _upstream_errors(form, exc)
         return render(request, FORM, context)
+    _claim(found, data["webhook_url"], gid)
     cache.invalidate(credential.pk)
     change = f"“{current.name}” → “{data['name']}”" if current.name != data["name"] else ""
     activity.record(

@@ -2,9 +2,14 @@
 
 Pulsetracker POSTs `{"event": "inside" | "outside", "point", "device_id", "geofence_id",
 "location_received_at", "event_sent_at"}` to a geofence's webhook URL with the header
-`p-signature`: the hex HMAC-SHA256 of the raw body with the account's webhook secret. Each app
-has its own receiving address, `/hooks/pulsetracker/<hook>/`, and its own stored copy of the
-secret (pasted by an admin, kept encrypted).
+`p-signature`: the hex HMAC-SHA256 of the raw body with the account's webhook secret. Each
+geofence has its own receiving address, `/hooks/pulsetracker/<hook>/<slot>/`: `<hook>` names the
+app (and its stored copy of the secret, pasted by an admin, kept encrypted), `<slot>` the
+geofence, either its numeric id (the edit form) or `new-<random>`, handed out by the create form
+before the geofence has an id and recorded as that geofence once created (`GeofenceSlot`). An
+event sent to one geofence's address that names another geofence is refused, as is one sent to
+a slot the portal never recorded. The app-wide `/hooks/pulsetracker/<hook>/` that geofences were
+given before still takes events of any of the app's geofences, so they keep arriving.
 
 An event is accepted only when it is signed with that secret, was sent within
 `PULSETRACKER_WEBHOOK_WINDOW_SECONDS` of now, and was not received before: the service names no
@@ -38,7 +43,14 @@ from django.views.decorators.http import require_POST
 
 from accounts import activity
 from accounts.crypto import DecryptionFailed, decrypt
-from integrations.models import Channel, Condition, Delivery, GeofenceApp, GeofenceEvent
+from integrations.models import (
+    Channel,
+    Condition,
+    Delivery,
+    GeofenceApp,
+    GeofenceEvent,
+    GeofenceSlot,
+)
 from integrations.parse import parse_timestamp
 from portal.logging import redact
 from portal.metrics import GEOFENCE_WEBHOOKS
@@ -77,15 +89,21 @@ def signature_of(secret: bytes, body: bytes) -> str:
 
 @csrf_exempt
 @require_POST
-def receive(request: HttpRequest, hook: str) -> JsonResponse:
-    """Verify and keep one geofence event posted by Pulsetracker."""
+def receive(request: HttpRequest, hook: str, slot: str | None = None) -> JsonResponse:
+    """Verify and keep one geofence event posted by Pulsetracker (to a geofence's own address
+    when `slot` is given, else to the app-wide one)."""
     app = GeofenceApp.objects.select_related("credential", "credential__team").filter(hook=hook)
     target = app.first()
     if target is None:
         GEOFENCE_WEBHOOKS.labels("unknown").inc()
         return JsonResponse({"error": "No such receiver."}, status=404)
     try:
+        geofence_id = _geofence_of(target, slot)
         event, signature = _verified(target, request)
+        if geofence_id is not None and event.geofence_id != geofence_id:
+            raise Refused(
+                "wrong_geofence", 403, "The event was sent to another geofence's address."
+            )
         stored = _store(target, event, signature)
     except Refused as refusal:
         _count_refusal(target, refusal)
@@ -93,6 +111,25 @@ def receive(request: HttpRequest, hook: str) -> JsonResponse:
     GEOFENCE_WEBHOOKS.labels("accepted").inc()
     _announce(target, stored)
     return JsonResponse({"received": True})
+
+
+def slot_geofence(app: GeofenceApp, slot: str) -> int | None:
+    """The geofence a slot of this app's receiving addresses belongs to, if any: a numeric slot
+    is the geofence's id; a `new-` one is whatever geofence the create form made with it."""
+    if slot.isdigit():
+        return int(slot)
+    found = GeofenceSlot.objects.filter(app=app, slot=slot).first()
+    return found.geofence_id if found else None
+
+
+def _geofence_of(app: GeofenceApp, slot: str | None) -> int | None:
+    """The one geofence whose events this address takes; None for the app-wide address."""
+    if slot is None:
+        return None
+    geofence_id = slot_geofence(app, slot)
+    if geofence_id is None:
+        raise Refused("unknown_slot", 404, "No geofence was given this receiving address.")
+    return geofence_id
 
 
 def _verified(app: GeofenceApp, request: HttpRequest) -> tuple[Event, str]:
