@@ -104,6 +104,44 @@ def test_app_page_map_has_a_marker_per_located_device_and_the_tile_server(
     assert f'data-map-source="{positions}"' in html
 
 
+@pytest.fixture
+def fleet(sandbox_settings):
+    """An app of the paid account with 15 located devices: more than Pulsetracker's page of 12."""
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    app = sandbox_settings.pulsetracker.add_app(token, "Fleet")
+    for number in range(1, 16):
+        sandbox_settings.pulsetracker.add_device(
+            token, app["key"], f"Truck {number}", last_location=(3.0 + number / 100, 36.7)
+        )
+    return app["key"]
+
+
+def test_the_map_shows_every_device_of_the_app_not_only_the_tables_page(
+    as_user, carol, pulsetracker_credential, fleet, sandbox_settings
+):
+    client = as_user(carol)
+    html = client.get(app_url(pulsetracker_credential, fleet)).content.decode()
+    everyone = {f"Truck {number}" for number in range(1, 16)}
+    assert {m["label"] for m in map_data(html)["markers"]} == everyone
+    assert len(re.findall(r'data-testid="device-row"', html)) == 12  # the table pages
+    assert 'data-testid="map-partial"' not in html
+    positions = reverse("device-positions", args=[pulsetracker_credential.pk, fleet])
+    assert {m["label"] for m in client.get(positions).json()["markers"]} == everyone
+    # Both pages read once, for the page and the map's polling together.
+    assert len(sandbox_settings.requests_to("GET", DEVICES_API)) == 2
+
+
+def test_past_the_most_pages_the_map_shows_the_newest_and_says_so(
+    as_user, carol, pulsetracker_credential, fleet, monkeypatch
+):
+    from integrations.pulsetracker import views_devices
+
+    monkeypatch.setattr(views_devices, "MAP_PAGES", 1)
+    html = as_user(carol).get(app_url(pulsetracker_credential, fleet)).content.decode()
+    assert len(map_data(html)["markers"]) == 12
+    assert "The map shows the newest 12 of 15 devices." in html
+
+
 def test_the_app_and_its_devices_are_read_at_once_and_the_devices_once(
     as_user, carol, pulsetracker_credential, vans, sandbox_settings
 ):

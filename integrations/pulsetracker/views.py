@@ -34,12 +34,14 @@ from integrations.pulsetracker.charts import monthly_chart, sparkline
 from integrations.pulsetracker.client import (
     NAME_MAX_LENGTH,
     App,
-    Device,
-    Page,
     PulsetrackerClient,
 )
 from integrations.pulsetracker.forms import AppNameForm
-from integrations.pulsetracker.views_devices import devices_context
+from integrations.pulsetracker.views_devices import (
+    devices_context,
+    every_device_name,
+    load_every_device,
+)
 from integrations.pulsetracker.views_geofences import app_page_context
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest, render_screen
@@ -238,22 +240,20 @@ def app_detail(request: PortalRequest, cid: int, key: str) -> HttpResponse:
         with using(credential, request.user) as token:
             return PulsetrackerClient(token).get_app(key)
 
-    def load_devices() -> Page[Device]:
-        with using(credential, request.user) as token:
-            return PulsetrackerClient(token).list_devices(app_key=key)
-
     status = 200
     fresh = bool(request.GET.get("fresh"))
     try:
-        # The app and its devices at once: the page waits about one round trip.
+        # The app and its devices at once: the page waits about one round trip (two for an
+        # app with more than a page of devices, all on the map).
+        load_devices = load_every_device(request, credential, key)
         reads: list[Callable[[], cache.Read[Any]]] = [
             lambda: cache.read(credential.pk, f"app:{key}", load_app, fresh=fresh),
-            lambda: cache.read(credential.pk, f"devices:{key}", load_devices, fresh=fresh),
+            lambda: cache.read(credential.pk, every_device_name(key), load_devices, fresh=fresh),
         ]
         app_read, devices_read = fanout.gather(reads)
         context["app"] = app = app_read.value
         context["chart"] = monthly_chart(app.quota)
-        context["devices"] = devices_read.value
+        context["devices"] = devices_read.value.first
         context.update(devices_context(credential, app, devices_read.value))
         context["freshness"] = cache.oldest([app_read, devices_read])
     except NotFound as exc:

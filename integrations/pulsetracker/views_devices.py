@@ -4,7 +4,10 @@ its location history and a day's track.
 
 As for apps, a click travels: the template's `hx-get`/`hx-post` → a view here (role, credential,
 form) → `PulsetrackerClient` → Pulsetracker, and back as a dataclass or a typed error → a partial
-of the same template. Reads go through the per-credential cache, so the map's polling shares one
+of the same template. The app page's map shows every device of the app, not only the table's
+page: page 1, then the other pages at once (`integrations.fanout`), up to MAP_PAGES, kept under
+one cache entry (`every_device`) that the table's first page, the map's polling and the geofence
+form's map share. Reads go through the per-credential cache, so the map's polling shares one
 budget with every other screen of that credential; every change clears it and is written to the
 activity log. Nothing here hands the browser a token: the map asks the portal, never Pulsetracker.
 """
@@ -50,6 +53,9 @@ DEVICES = "pulsetracker/app_devices.html"
 DEVICE = "pulsetracker/device.html"
 #: A day's track is looked for in at most this many pages of history (50 positions each).
 TRACK_PAGES = 10
+#: The app page's map reads at most this many pages of devices (12 each): 600 devices. An app
+#: with more shows its newest 600 on the map, and the page says so.
+MAP_PAGES = 50
 
 T = TypeVar("T")
 
@@ -96,6 +102,57 @@ def app_devices(
     name = f"devices:{key}" if page == 1 else f"devices:{key}:{page}"
     load = _call(request, credential, lambda c: c.list_devices(page=page, app_key=key))
     return cache.cached(credential.pk, name, load)
+
+
+@dataclass(frozen=True)
+class AppDevices:
+    """Every device of an app (up to MAP_PAGES pages), newest first, and page 1 as Pulsetracker
+    gave it (the table's first page)."""
+
+    first: Page[Device]
+    devices: tuple[Device, ...]
+
+    @property
+    def complete(self) -> bool:
+        """False when the app has more devices than MAP_PAGES pages hold."""
+        return len(self.devices) >= self.first.total
+
+
+def every_device_name(key: str) -> str:
+    """The cache entry of an app's every device (the app page reads it with `cache.read`)."""
+    return f"devices:{key}:all"
+
+
+def load_every_device(
+    request: PortalRequest, credential: Credential, key: str
+) -> Callable[[], AppDevices]:
+    """A loader of every device of the app: page 1, then the rest at once."""
+
+    def load() -> AppDevices:
+        with using(credential, request.user) as token:
+
+            def page(number: int) -> Callable[[], Page[Device]]:
+                return lambda: PulsetrackerClient(token).list_devices(page=number, app_key=key)
+
+            first = page(1)()
+            last = min(first.last_page, MAP_PAGES)
+            rest = fanout.gather([page(number) for number in range(2, last + 1)])
+        devices: dict[str, Device] = {}
+        # A device created while the pages were read pushes the others one place down, so one
+        # may show up on two pages: keep its first (newest) sighting.
+        for found in (first, *rest):
+            for device in found.items:
+                devices.setdefault(device.key, device)
+        return AppDevices(first, tuple(devices.values()))
+
+    return load
+
+
+def every_device(request: PortalRequest, credential: Credential, key: str) -> AppDevices:
+    """Every device of the app (up to MAP_PAGES pages), cached for the credential."""
+    return cache.cached(
+        credential.pk, every_device_name(key), load_every_device(request, credential, key)
+    )
 
 
 def device_types(request: PortalRequest, credential: Credential) -> tuple[DeviceType, ...]:
@@ -199,14 +256,16 @@ def connect_settings() -> dict[str, Any]:
     }
 
 
-def devices_context(credential: Credential, app: App, devices: Page[Device]) -> dict[str, Any]:
-    """What app.html needs for its devices: the rows, the map and the "Connect a device" panel."""
-    rows = _rows(devices.items)
+def devices_context(credential: Credential, app: App, devices: AppDevices) -> dict[str, Any]:
+    """What app.html needs for its devices: the table's first page, the map of every device and
+    the "Connect a device" panel."""
+    rows = _rows(devices.first.items)
     return {
         "device_rows": rows,
-        "devices_page": devices,
+        "devices_page": devices.first,
+        "every_device": devices,
         "map": map_settings(),
-        "map_data": {"markers": _markers(credential, app.key, rows)},
+        "map_data": {"markers": _markers(credential, app.key, _rows(devices.devices))},
         "connect": connect_settings(),
         "device_messages": [(row.device, device_message(app.key, row.device)) for row in rows],
     }
@@ -238,11 +297,12 @@ def device_list(request: PortalRequest, cid: int, key: str) -> HttpResponse:
 @login_required
 @team_view(Action.READ)
 def device_positions(request: PortalRequest, cid: int, key: str) -> JsonResponse:
-    """The app page map's markers, as JSON for map.js, from the same cached read as the page."""
+    """The app page map's markers (every device), as JSON for map.js, from the same cached read
+    as the page."""
     credential = _credential(request, cid)
     data: dict[str, Any]
     try:
-        rows = _rows(app_devices(request, credential, key).items)
+        rows = _rows(every_device(request, credential, key).devices)
         data = {"markers": _markers(credential, key, rows)}
     except (CredentialUnusable, UpstreamError) as exc:
         data = {"error": f"Could not refresh the map: {exc.message}"}

@@ -45,8 +45,9 @@ from integrations.models import (
     Service,
     Submission,
 )
-from integrations.pulsetracker.client import App, Device, Geofence, Page, PulsetrackerClient
+from integrations.pulsetracker.client import App, Geofence, Page, PulsetrackerClient
 from integrations.pulsetracker.forms_geofences import AppIdForm, GeofenceForm, WebhookSecretForm
+from integrations.pulsetracker.views_devices import every_device
 from integrations.pulsetracker.webhooks import slot_geofence
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest
@@ -368,15 +369,11 @@ def _form_context(
 def _device_markers(request: PortalRequest, credential: Credential, key: str) -> dict[str, Any]:
     """The app's devices where they last were, so the drawing map opens around them."""
     try:
-        page: Page[Device] = cache.cached(
-            credential.pk,
-            f"geofence-devices:{key}",
-            lambda: _client_call(request, credential, lambda c: c.list_devices(app_key=key)),
-        )
+        devices = every_device(request, credential, key).devices
     except (CredentialUnusable, UpstreamError):
         return {"markers": []}
     markers = []
-    for device in page.items:
+    for device in devices:
         position = device.last_location.position if device.last_location else None
         if position is not None:
             markers.append(
