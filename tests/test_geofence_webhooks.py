@@ -41,13 +41,19 @@ def receiver(pulsetracker_credential, sandbox_settings, alice) -> GeofenceApp:
     return app
 
 
-def event_body(kind: str = "inside", *, sent: datetime | None = None, geofence: int = 7) -> bytes:
+def event_body(
+    kind: str = "inside",
+    *,
+    sent: datetime | None = None,
+    geofence: int = 7,
+    device: str = DEVICE,
+) -> bytes:
     sent = sent or datetime.now(UTC)
     return json.dumps(
         {
             "event": kind,
             "point": {"type": "Point", "coordinates": [3.055, 36.755]},
-            "device_id": DEVICE,
+            "device_id": device,
             "geofence_id": geofence,
             "location_received_at": sent.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
             "event_sent_at": sent.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -273,8 +279,8 @@ def test_an_accepted_event_reaches_the_teams_email_channel_when_alerts_are_sent(
     assert alerts.deliver_due() == 1
     [mail] = mailoutbox
     assert mail.to == [alice.email]
-    # Alerts pass through the token redactor, which takes a device's UUID for a Pulsoid token.
-    assert "went outside geofence #7 at 36.75500, 3.05500." in mail.body
+    # The device's key, not taken for a token: no device list is cached to name it.
+    assert f"Device {DEVICE} went outside geofence #7 at 36.75500, 3.05500." in mail.body
     assert Delivery.objects.get(channel=channel).state == Delivery.State.SENT
 
 
@@ -340,3 +346,54 @@ def test_the_daily_prune_forgets_events_past_the_activity_retention(receiver, se
     settings.PORTAL_ACTIVITY_RETENTION_DAYS = 30
     assert watch.prune()["geofence_events"] == 1
     assert list(GeofenceEvent.objects.values_list("geofence_id", flat=True)) == [2]
+
+
+def test_alerts_name_the_device_from_the_apps_devices_the_portal_read(
+    as_user, carol, receiver, acme, alice, mailoutbox, pulsetracker_credential, sandbox_settings
+):
+    from integrations import alerts
+    from tests.test_watch import Receiver, webhook
+
+    api, token = sandbox_settings.pulsetracker, sandbox_settings.seed.pulsetracker_paid_token
+    van = api.add_device(token, receiver.app_key, "Van 7", last_location=(3.055, 36.755))
+    # Someone looks at the app page: the portal now knows the app's devices.
+    as_user(carol).get(reverse("app-detail", args=[pulsetracker_credential.pk, receiver.app_key]))
+    channel = Channel.objects.create(team=acme, kind=Channel.Kind.EMAIL, name="On call")
+    channel.recipients.add(alice)
+    catcher = Receiver()
+    try:
+        webhook(acme, catcher)
+        body = event_body("outside", device=van["key"])
+        assert post(Client(), receiver, body, sign(body)).status_code == 200
+        assert alerts.deliver_due() == 2
+        [sent] = catcher.bodies()
+    finally:
+        catcher.server.shutdown()
+    line = f"Device “Van 7” ({van['key']}) went outside geofence #7 at 36.75500, 3.05500."
+    [mail] = mailoutbox
+    assert line in mail.body
+    assert line in sent["text"]
+    assert "redacted" not in mail.body
+    [entry] = Activity.objects.filter(action="geofence event")
+    assert entry.detail == line
+
+
+def test_a_token_in_a_team_or_device_name_is_still_redacted_in_the_alert(
+    as_user, carol, receiver, acme, pulsetracker_credential, sandbox_settings
+):
+    sanctum = "12|" + "aB3" * 14
+    acme.name = f"Acme {sanctum}"
+    acme.save()
+    api, token = sandbox_settings.pulsetracker, sandbox_settings.seed.pulsetracker_paid_token
+    van = api.add_device(token, receiver.app_key, f"Bearer {sanctum}", last_location=(3.0, 36.0))
+    as_user(carol).get(reverse("app-detail", args=[pulsetracker_credential.pk, receiver.app_key]))
+    channel = Channel.objects.create(team=acme, kind=Channel.Kind.EMAIL, name="On call")
+    for device in (van["key"], f"token={sanctum}"):  # a key that is no UUID is redacted too
+        body = event_body(device=device)
+        assert post(Client(), receiver, body, sign(body)).status_code == 200
+    texts = list(Delivery.objects.filter(channel=channel).values_list("text", flat=True))
+    assert len(texts) == 2
+    for text in texts:
+        assert sanctum not in text
+        assert "aB3" * 14 not in text
+        assert text.startswith(f"Acme [redacted …{sanctum[-4:]}]: Device ")

@@ -17,7 +17,11 @@ event id, so the signature (which covers the whole body, send time included) is 
 identity, kept in a unique column. Anything else is refused, counted on the app (shown on its
 page) and in the `portal_geofence_webhooks` metric, and logged without the body or the secret.
 An accepted event is kept (the app page lists the latest), written to the activity log and
-queued for the team's alert channels.
+queued for the team's alert channels, naming the device as a person knows it: by its name when
+the portal has the app's devices cached, else by its key. Alert texts are passed through the token
+redactor, which would take a device's UUID key for a Pulsoid token, so only the parts that could
+hold someone's text (the team's and the device's names, a key that is not a UUID) go through it;
+the rest is built by the portal from a signed event.
 
 This is the portal's only view without CSRF protection: nothing here trusts a session, only the
 signature.
@@ -29,6 +33,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +48,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import activity
 from accounts.crypto import DecryptionFailed, decrypt
+from integrations import cache
 from integrations.models import (
     Channel,
     Condition,
@@ -52,6 +58,7 @@ from integrations.models import (
     GeofenceSlot,
 )
 from integrations.parse import parse_timestamp
+from integrations.pulsetracker.views_devices import every_device_name
 from portal.logging import redact
 from portal.metrics import GEOFENCE_WEBHOOKS
 
@@ -238,17 +245,32 @@ def _count_refusal(app: GeofenceApp, refusal: Refused) -> None:
     )
 
 
-def describe(event: GeofenceEvent) -> str:
-    """One line for the activity log and the alert channels."""
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def device_name(app: GeofenceApp, device: str) -> str:
+    """The device's name from the app's devices as the portal last read them ("" when none are
+    cached or it is not among them): no upstream call while Pulsetracker waits for an answer."""
+    found = cache.peek(app.credential_id, every_device_name(app.app_key))
+    devices = getattr(found.value, "devices", ()) if found is not None else ()
+    return next((d.name for d in devices if d.key == device), "")
+
+
+def describe(event: GeofenceEvent, name: str = "") -> str:
+    """One line for the activity log and the alert channels, safe to send as it is: the device's
+    name (redacted), with its key when that is a UUID (any other key redacted), the event's kind,
+    the geofence's id and the position, all built here from the signed event."""
+    key = event.device if UUID.fullmatch(event.device) else redact(event.device)
+    device = f"“{redact(name)}” ({key})" if name else key
     where = ""
     if event.latitude is not None and event.longitude is not None:
         where = f" at {event.latitude:.5f}, {event.longitude:.5f}"
-    return f"Device {event.device} {event.get_kind_display()} geofence #{event.geofence_id}{where}."
+    return f"Device {device} {event.get_kind_display()} geofence #{event.geofence_id}{where}."
 
 
 def _announce(app: GeofenceApp, event: GeofenceEvent) -> None:
     credential = app.credential
-    text = describe(event)
+    text = describe(event, device_name(app, event.device))
     activity.record(
         credential.team,
         None,
@@ -265,5 +287,5 @@ def _announce(app: GeofenceApp, event: GeofenceEvent) -> None:
             credential_id=credential.pk,
             credential_label=credential.label,
             condition=Condition.GEOFENCE,
-            text=redact(f"{credential.team}: {text}")[:500],
+            text=f"{redact(str(credential.team))}: {text}"[:500],
         )
