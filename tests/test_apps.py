@@ -367,7 +367,7 @@ def test_a_list_shorter_than_remembered_ignores_the_empty_pages_past_its_end(
 
     # Remembered as five pages (apps since removed in Pulsetracker's own dashboard): 4 and 5
     # come back empty and count for nothing.
-    django_cache.set(listing._pages_key(pulsetracker_credential), 5)
+    django_cache.set(listing._pages_key(pulsetracker_credential, "apps"), 5)
     found = all_apps(pulsetracker_credential, bob)
     assert [app.name for app in found.apps] == [f"Fleet {n:02d}" for n in range(30, 0, -1)]
     assert (found.total, found.complete) == (30, True)

@@ -131,6 +131,28 @@ def test_the_map_shows_every_device_of_the_app_not_only_the_tables_page(
     assert len(sandbox_settings.requests_to("GET", DEVICES_API)) == 2
 
 
+def test_a_later_read_of_a_grown_fleet_still_maps_every_device(
+    as_user, carol, pulsetracker_credential, fleet, sandbox_settings
+):
+    from integrations import cache
+
+    client = as_user(carol)
+    client.get(app_url(pulsetracker_credential, fleet))  # two pages: remembered
+    token = sandbox_settings.seed.pulsetracker_paid_token
+    for number in range(16, 28):  # a third page since
+        sandbox_settings.pulsetracker.add_device(
+            token, fleet, f"Truck {number}", last_location=(3.0 + number / 100, 36.7)
+        )
+    cache.invalidate(pulsetracker_credential.pk)
+    seen = len(sandbox_settings.requests_to("GET", DEVICES_API))
+    html = client.get(app_url(pulsetracker_credential, fleet)).content.decode()
+    everyone = {f"Truck {number}" for number in range(1, 28)}
+    assert {m["label"] for m in map_data(html)["markers"]} == everyone
+    pages = [r.query.get("page") for r in sandbox_settings.requests_to("GET", DEVICES_API)[seen:]]
+    assert sorted(pages[:2]) == ["1", "2"]  # the two known pages together, then the new one
+    assert pages[2:] == ["3"]
+
+
 def test_past_the_most_pages_the_map_shows_the_newest_and_says_so(
     as_user, carol, pulsetracker_credential, fleet, monkeypatch
 ):

@@ -14,7 +14,8 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.cache import cache as django_cache
 
@@ -25,6 +26,8 @@ from integrations.tokens import using
 if TYPE_CHECKING:
     from accounts.models import User
     from integrations.models import Credential
+
+T = TypeVar("T")
 
 #: The cache entry holding a credential's whole list of apps.
 CACHE_NAME = "apps:all"
@@ -103,30 +106,41 @@ def remember_renamed(credential: Credential, key: str, name: str) -> None:
         cache.store(credential.pk, CACHE_NAME, known.value.with_name(key, name))
 
 
-def _pages_key(credential: Credential) -> str:
-    """Where the list's page count is kept: per stored token, so a replaced token (another
+def _pages_key(credential: Credential, name: str) -> str:
+    """Where a list's page count is kept: per stored token, so a replaced token (another
     account, perhaps) starts from one page again."""
     stored = hashlib.sha256(credential.ciphertext.encode()).hexdigest()[:16]
-    return f"upstream:{credential.pk}:apps:pages:{stored}"
+    return f"upstream:{credential.pk}:{name}:pages:{stored}"
+
+
+def every_page(
+    credential: Credential, name: str, read: Callable[[int], Page[T]], max_pages: int
+) -> list[Page[T]]:
+    """Pages 1..N (at most `max_pages`) of one of the credential's upstream lists, `read(n)`
+    making the call with a token already open (`tokens.using`).
+
+    How many pages the list had last time is kept (a day, beside the credential's versioned
+    entries, which every create forgets): with it every page is asked for at once, one round
+    trip instead of two (page 1, then the rest). A list that grew since is finished with a
+    second round; pages past its end come back empty and are dropped."""
+    key = _pages_key(credential, name)
+    known = min(int(django_cache.get(key) or 1), max_pages)
+    pages = fanout.gather([partial(read, number) for number in range(1, known + 1)])
+    last = min(pages[0].last_page, max_pages)
+    pages += fanout.gather([partial(read, number) for number in range(known + 1, last + 1)])
+    django_cache.set(key, max(1, pages[0].last_page), timeout=24 * 3600)
+    return pages[: max(1, last)]
 
 
 def _load(credential: Credential, user: User) -> AppList:
-    # How many pages the list had last time (kept a day, beside the credential's versioned
-    # entries, which every create forgets): with it every page is asked for at once, one round
-    # trip instead of two (page 1, then the rest). A list that grew since is finished with a
-    # second round; pages past the end come back empty.
-    known = min(int(django_cache.get(_pages_key(credential)) or 1), MAX_PAGES)
     with using(credential, user) as token:
 
-        def page(number: int) -> Callable[[], Page[App]]:
-            return lambda: PulsetrackerClient(token).list_apps(page=number)
+        def page(number: int) -> Page[App]:
+            return PulsetrackerClient(token).list_apps(page=number)
 
-        read = fanout.gather([page(number) for number in range(1, known + 1)])
-        first = read[0]
-        last = min(first.last_page, MAX_PAGES)
-        read += fanout.gather([page(number) for number in range(known + 1, last + 1)])
-    django_cache.set(_pages_key(credential), max(1, first.last_page), timeout=24 * 3600)
-    rest = [found.items for found in read[1:last]]
+        read = every_page(credential, "apps", page, MAX_PAGES)
+    first = read[0]
+    rest = [found.items for found in read[1:]]
     apps: dict[str, App] = {}
     # An app created while the pages were read pushes the others one place down, so one may
     # show up on two pages: keep its first (newest) sighting.

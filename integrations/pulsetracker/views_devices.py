@@ -46,6 +46,7 @@ from integrations.pulsetracker.client import (
     PulsetrackerClient,
 )
 from integrations.pulsetracker.forms import DeviceForm, DeviceNameForm
+from integrations.pulsetracker.listing import every_page
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest, render_screen
 
@@ -126,21 +127,20 @@ def every_device_name(key: str) -> str:
 def load_every_device(
     request: PortalRequest, credential: Credential, key: str
 ) -> Callable[[], AppDevices]:
-    """A loader of every device of the app: page 1, then the rest at once."""
+    """A loader of every device of the app: every page at once (`listing.every_page`)."""
 
     def load() -> AppDevices:
         with using(credential, request.user) as token:
 
-            def page(number: int) -> Callable[[], Page[Device]]:
-                return lambda: PulsetrackerClient(token).list_devices(page=number, app_key=key)
+            def page(number: int) -> Page[Device]:
+                return PulsetrackerClient(token).list_devices(page=number, app_key=key)
 
-            first = page(1)()
-            last = min(first.last_page, MAP_PAGES)
-            rest = fanout.gather([page(number) for number in range(2, last + 1)])
+            pages = every_page(credential, f"devices:{key}", page, MAP_PAGES)
         devices: dict[str, Device] = {}
         # A device created while the pages were read pushes the others one place down, so one
         # may show up on two pages: keep its first (newest) sighting.
-        for found in (first, *rest):
+        first = pages[0]
+        for found in pages:
             for device in found.items:
                 devices.setdefault(device.key, device)
         return AppDevices(first, tuple(devices.values()))
