@@ -4,14 +4,13 @@ liveness and readiness checks."""
 import logging
 import uuid
 
-from django.conf import settings
+from allauth.account.views import login as allauth_login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
@@ -39,10 +38,10 @@ def database_ok() -> bool:
 @never_cache
 @require_GET
 def home(request: PortalRequest) -> HttpResponseBase:
-    """The team's dashboard; a visitor gets the welcome page (what the portal is, a way in)."""
+    """The team's dashboard; a visitor gets the sign-in page (what the portal is, and the log-in
+    form, which posts to the log-in address)."""
     if not request.user.is_authenticated:
-        open_signup = settings.PORTAL_OPEN_SIGNUP and not settings.PORTAL_SSO_ONLY
-        return render(request, "welcome.html", {"open_signup": open_signup})
+        return allauth_login(request)
     return _dashboard(request)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -12,13 +13,20 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_visitors_get_the_welcome_page_without_errors(live_server, page: Page):
+def test_visitors_sign_in_from_the_home_page_and_land_on_the_dashboard(
+    live_server, page: Page, bob
+):
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.goto(live_server.url + "/")
-    expect(page).to_have_title("Welcome · Pulsetracker & Pulsoid")
-    expect(page.get_by_role("link", name="Log in").first).to_be_visible()
+    expect(
+        page.get_by_text("one place for a team to work with Pulsetracker and Pulsoid")
+    ).to_be_visible()
     assert page.evaluate("window.htmx.version").startswith("2.")
+    page.get_by_label("Email").fill(bob.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=re.compile("Dashboard of"))).to_be_visible()
     assert console_errors == []
 
 
