@@ -1,4 +1,4 @@
-"""No page shows a server error because an upstream misbehaved.
+"""No page shows a server error because an upstream misbehaved, and no form loses what was typed.
 
 Every page that reads Pulsetracker or Pulsoid is opened while that upstream answers every call
 with a server error, an HTML page instead of JSON, JSON of the wrong shape, or a refusal the
@@ -8,6 +8,7 @@ data), never with a 500.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -103,4 +104,109 @@ def test_a_page_answers_without_a_server_error_whatever_the_upstream_does(
     assert "Server Error" not in body
     assert "Traceback" not in body
     # It did ask: the misbehaviour was met, not avoided by a cached copy.
+    assert len(sandbox_settings.requests_to("*", upstream)) > asked_before
+
+
+# Forms: what was typed comes back, with the reason, whatever the upstream answered.
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[3.05, 36.75], [3.06, 36.75], [3.06, 36.76], [3.05, 36.76], [3.05, 36.75]]],
+}
+
+
+def _widget_form(w: dict[str, Any]) -> dict[str, str]:
+    from integrations.pulsoid.forms import data_for
+
+    configuration = {
+        "heartEnabled": True,
+        "heartColor": "#ff0000",
+        "font": "Typed Font",
+        "ranges": [{"from": 40, "to": 100, "color": "#00ff00"}],
+    }
+    return data_for("Typed widget", configuration)
+
+
+#: Every form that sends something upstream: (name, upstream, address, what is typed, htmx,
+#: a text of what was typed that the answer must show again).
+FORMS: list[tuple[str, str, Callable[[dict[str, Any]], str], Callable[..., dict], bool, str]] = [
+    (
+        "create an app",
+        PULSETRACKER,
+        lambda w: reverse("app-create", args=[w["tracker"]]),
+        lambda w: {"name": "Typed app", "submission": "s-app"},
+        True,
+        "Typed app",
+    ),
+    (
+        "rename an app",
+        PULSETRACKER,
+        lambda w: reverse("app-rename", args=[w["tracker"], w["app"]]),
+        lambda w: {"name": "Typed rename", "original": "Misbehaving"},
+        True,
+        "Typed rename",
+    ),
+    (
+        "create a device",
+        PULSETRACKER,
+        lambda w: reverse("device-create", args=[w["tracker"], w["app"]]),
+        lambda w: {"name": "Typed van", "type_id": "1", "submission": "s-dev"},
+        True,
+        "Typed van",
+    ),
+    (
+        "rename a device",
+        PULSETRACKER,
+        lambda w: reverse("device-rename", args=[w["tracker"], w["app"], w["device"]]),
+        lambda w: {"name": "Typed device", "original": "Van"},
+        True,
+        "Typed device",
+    ),
+    (
+        "create a geofence",
+        PULSETRACKER,
+        lambda w: reverse("geofence-create", args=[w["tracker"], w["app"]]),
+        lambda w: {
+            "name": "Typed fence",
+            "webhook_url": "",
+            "geometry": json.dumps(SQUARE),
+            "submission": "s-fence",
+        },
+        False,
+        "Typed fence",
+    ),
+    (
+        "create a widget",
+        PULSOID,
+        lambda w: reverse("widget-create", args=[w["pulsoid"]]),
+        _widget_form,
+        False,
+        "Typed Font",
+    ),
+    (
+        "reconfigure a widget",
+        PULSOID,
+        lambda w: reverse("widget-edit", args=[w["pulsoid"], w["widget"]]),
+        _widget_form,
+        False,
+        "Typed Font",
+    ),
+]
+
+
+@pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
+@pytest.mark.parametrize(
+    ("form", "upstream", "url", "typed", "with_htmx", "kept"), FORMS, ids=[f[0] for f in FORMS]
+)
+def test_a_form_keeps_what_was_typed_whatever_the_upstream_does(
+    form, upstream, url, typed, with_htmx, kept, fault, world, as_user, bob, sandbox_settings
+):
+    address = url(world)
+    sandbox_settings.fault("*", upstream, times=1000, **FAULTS[fault])
+    asked_before = len(sandbox_settings.requests_to("*", upstream))
+    response = as_user(bob).post(address, typed(world), **(HTMX if with_htmx else {}))
+    assert response.status_code < 500, f"{form} answered {response.status_code}"
+    body = response.content.decode()
+    assert kept in body, f"{form}: what was typed is gone"
     assert len(sandbox_settings.requests_to("*", upstream)) > asked_before

@@ -251,6 +251,42 @@ def test_a_refused_save_keeps_the_widget_name_and_everything_typed(
     assert sandbox_settings.requests_to("POST", WIDGETS_API) == []
 
 
+def test_a_save_goes_through_while_the_widget_list_cannot_be_read(
+    as_user, bob, pulsoid_credential, sandbox_settings
+):
+    widget_id = sandbox_settings.seed.pulsoid_widget_ids[1]
+    url = reverse("widget-edit", args=[pulsoid_credential.pk, widget_id])
+    client = as_user(bob)
+    client.get(url)  # the editor as the person opened it (the list read, and kept)
+    from integrations import cache
+
+    cache.invalidate(pulsoid_credential.pk)  # and then gone: the next read must ask again
+    sandbox_settings.fault("GET", WIDGETS_API, status=503, times=10)
+    data = data_for("", {"heartEnabled": True, "font": "Saved anyway"})
+    data.pop("name")
+    page = client.post(url, data).content.decode()
+    [stored] = [
+        w
+        for w in sandbox_settings.pulsoid.widgets(sandbox_settings.seed.pulsoid_user_id)
+        if w["id"] == widget_id
+    ]
+    assert stored["configuration"]["font"] == "Saved anyway"
+    assert "Saved the configuration" in page
+
+
+def test_a_save_that_fails_while_the_list_cannot_be_read_keeps_everything_typed(
+    as_user, bob, pulsoid_credential, sandbox_settings
+):
+    widget_id = sandbox_settings.seed.pulsoid_widget_ids[1]
+    url = reverse("widget-edit", args=[pulsoid_credential.pk, widget_id])
+    sandbox_settings.fault("*", WIDGETS_API, status=503, times=10)
+    data = data_for("", {"heartEnabled": True, "font": "Typed font"})
+    data.pop("name")
+    page = as_user(bob).post(url, data).content.decode()
+    assert 'value="Typed font"' in page
+    assert "Pulsoid" in page  # why it was not saved, beside the form
+
+
 def test_reconfiguring_an_unknown_widget_is_a_clear_404(as_user, bob, pulsoid_credential):
     response = as_user(bob).get(
         reverse("widget-edit", args=[pulsoid_credential.pk, "no-such-widget"])

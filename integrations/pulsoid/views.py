@@ -187,11 +187,15 @@ def widget_edit(request: PortalRequest, cid: int, wid: str) -> HttpResponse:
     try:
         widget = next((w for w in _load_widgets(request, credential) if w.id == wid), None)
     except (CredentialUnusable, UpstreamError) as exc:
-        return render(
-            request,
-            "pulsoid/widget_missing.html",
-            {"credential": credential, "message": advice(exc)},
-        )
+        if request.method != "POST" or not may(request.membership, Action.CHANGE_UPSTREAM):
+            return render(
+                request,
+                "pulsoid/widget_missing.html",
+                {"credential": credential, "message": advice(exc)},
+            )
+        # A save needs only the widget's id: try it, and on failure the editor comes back with
+        # everything typed (a list that will not load must not throw the person's work away).
+        widget = _unread_widget(credential, wid)
     if widget is None:
         message = "Pulsoid has no widget with that id for this credential."
         return render(
@@ -221,6 +225,15 @@ def widget_edit(request: PortalRequest, cid: int, wid: str) -> HttpResponse:
     _log(request, credential, "widget updated", f"{updated.name} ({updated.id})")
     notice = f"Saved the configuration of “{updated.name}”."
     return _editor_page(request, credential, _showing(updated), widget=updated, notice=notice)
+
+
+def _unread_widget(credential: Credential, wid: str) -> Widget:
+    """A widget whose list could not be read just now: as an earlier read saw it, or its id."""
+    earlier = cache.peek(credential.pk, "widgets")
+    for widget in earlier.value if earlier is not None else ():
+        if widget.id == wid:
+            return widget
+    return Widget(id=wid, meta_id="", name=f"widget {wid}", configuration={})
 
 
 def _showing(widget: Widget) -> WidgetEditor:
