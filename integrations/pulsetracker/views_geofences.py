@@ -488,8 +488,19 @@ def geofence_edit(request: PortalRequest, cid: int, key: str, gid: int) -> HttpR
     except NotFound:
         raise Http404("No such geofence for this credential.") from None
     except (CredentialUnusable, UpstreamError) as exc:
-        messages.error(request, f"Could not read the geofence: {exc.message}")
-        return redirect("geofences", cid=credential.pk, key=key)
+        if request.method != "POST":
+            messages.error(request, f"Could not read the geofence: {exc.message}")
+            return redirect("geofences", cid=credential.pk, key=key)
+        # Nothing is sent without first checking the geofence is this app's; what was typed
+        # comes back with why, for another try.
+        form = GeofenceForm(request.POST)
+        form.is_valid()
+        form.add_error(
+            None, f"Nothing was saved: the geofence could not be read to check it: {exc.message}"
+        )
+        context = _form_context(request, credential, key, found, form, str(gid))
+        context["geofence"] = {"id": gid, "name": f"geofence #{gid}"}
+        return render(request, FORM, context)
     if current.app_id != found.app_id:
         raise Http404("That geofence belongs to another app.")
     if request.method == "GET":
