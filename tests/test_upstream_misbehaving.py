@@ -26,7 +26,14 @@ FAULTS: dict[str, dict[str, Any]] = {
     "html instead of json": {"non_json": True},
     "json of the wrong shape": {"status": 200, "body": {"data": "nope", "meta": []}},
     "an unexpected refusal": {"status": 418, "body": {"message": "I'm a teapot"}},
+    "no answer in time": {"timeout": True},
 }
+
+
+@pytest.fixture(autouse=True)
+def quick_timeouts(settings):
+    """An upstream that never answers is given up on quickly (the portal's own read timeout)."""
+    settings.UPSTREAM_READ_TIMEOUT = 0.3
 
 
 @pytest.fixture
