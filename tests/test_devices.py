@@ -500,3 +500,15 @@ def test_a_device_key_the_upstream_sends_odd_does_not_break_the_app_page(
     answer = as_user(carol).get(app_url(pulsetracker_credential, vans["app"]))
     assert answer.status_code == 200
     assert "not%20a%2Fuuid%3F/" in answer.content.decode()
+
+
+def test_a_device_pulsetracker_refuses_to_show_is_not_called_unavailable(
+    as_user, carol, pulsetracker_credential, vans, sandbox_settings
+):
+    sandbox_settings.fault(
+        "GET", f"{DEVICES_API}/{vans['van7']}", status=403, body={"message": "Not yours."}
+    )
+    html = as_user(carol).get(device_url(pulsetracker_credential, vans["app"], vans["van7"]))
+    text = html.content.decode()
+    assert "Pulsetracker refused to show this device" in text
+    assert "Pulsetracker is unavailable" not in text

@@ -413,3 +413,17 @@ def test_pulsetracker_failing_leaves_the_page_up_with_the_reason(
     broken = client.get(url("geofences", pulsetracker_credential, other["key"]))
     assert broken.status_code == 200
     assert 'data-testid="geofences-state"' in broken.content.decode()
+
+
+def test_an_app_pulsetracker_refuses_or_rations_is_not_called_unavailable(
+    as_user, carol, pulsetracker_credential, sandbox_settings, app_key
+):
+    client = as_user(carol)
+    sandbox_settings.fault("GET", f"/pulsetracker/api/apps/{app_key}", status=418, body={})
+    refused = client.get(url("geofences", pulsetracker_credential, app_key)).content.decode()
+    assert "Pulsetracker refused to show this app's geofences" in refused
+    assert "Pulsetracker is unavailable" not in refused
+    sandbox_settings.fault("GET", f"/pulsetracker/api/apps/{app_key}", status=429, times=3)
+    rationed = client.get(url("geofences", pulsetracker_credential, app_key)).content.decode()
+    assert "Pulsetracker asks the portal to slow down" in rationed
+    assert "Pulsetracker is unavailable" not in rationed

@@ -19,12 +19,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import activity
-from accounts.access import Action, team_object_or_404, team_view
+from accounts.access import Action, team_view
 from integrations import cache, fanout
 from integrations.errors import (
     NotFound,
-    RateLimited,
-    TokenRejected,
     UpstreamError,
     ValidationFailed,
 )
@@ -37,6 +35,7 @@ from integrations.pulsetracker.client import (
     PulsetrackerClient,
 )
 from integrations.pulsetracker.forms import AppNameForm
+from integrations.pulsetracker.screens import credential_or_404, failure, page_number
 from integrations.pulsetracker.views_devices import (
     devices_context,
     every_device_name,
@@ -50,18 +49,8 @@ APPS = "pulsetracker/apps.html"
 PER_PAGE = 12  # apps to a page of the list (the portal's pages, over the whole cached list)
 
 
-def _credential(request: PortalRequest, cid: int) -> Credential:
-    """One of the team's Pulsetracker credentials; another team's (or none) is a 404."""
-    return team_object_or_404(Credential, request, pk=cid, service=Service.PULSETRACKER)
-
-
 def _team_credentials(request: PortalRequest) -> list[Credential]:
     return list(Credential.objects.filter(team=request.team, service=Service.PULSETRACKER))
-
-
-def _page_number(request: PortalRequest) -> int:
-    value = request.GET.get("page", "1")
-    return max(1, int(value)) if value.isdigit() else 1
 
 
 def _fresh_form(data: QueryDict | None = None) -> AppNameForm:
@@ -75,23 +64,6 @@ def _fresh_form(data: QueryDict | None = None) -> AppNameForm:
     return form
 
 
-def _failure(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
-    """How a screen shows a failed read, by what went wrong: the token (rejected, or no longer
-    decrypting), too many requests, the list not found, another refusal (a 4xx), or the
-    upstream being away (5xx, no answer, an unreadable one)."""
-    if isinstance(exc, CredentialUnusable):
-        return {"kind": "relink", "message": exc.message}
-    if isinstance(exc, TokenRejected):
-        return {"kind": "rejected", "message": exc.message}
-    if isinstance(exc, RateLimited):
-        return {"kind": "rate-limited", "message": exc.message}
-    if isinstance(exc, NotFound):
-        return {"kind": "not-found", "message": exc.message}
-    if exc.status is not None and 400 <= exc.status < 500:
-        return {"kind": "refused", "message": exc.message}
-    return {"kind": "unavailable", "message": exc.message}
-
-
 def _list_query(request: PortalRequest) -> dict[str, Any]:
     """What the list's URL asks for: the search, the order and the page (all kept in the URL, so
     reload and Back show the same)."""
@@ -103,7 +75,7 @@ def _list_query(request: PortalRequest) -> dict[str, Any]:
         "sort": sort,
         "sort_column": order.column,
         "sort_direction": "descending" if order.descending else "ascending",
-        "page_number": _page_number(request),
+        "page_number": page_number(request),
     }
 
 
@@ -125,7 +97,7 @@ def _list_context(
         fresh = bool(request.GET.get("fresh"))
         read = listing.read_all_apps(credential, request.user, fresh=fresh)
     except (CredentialUnusable, UpstreamError) as exc:
-        context["error"] = _failure(exc)
+        context["error"] = failure(exc)
         return context
     found = read.value
     context["freshness"] = read
@@ -158,7 +130,7 @@ def apps_home(request: PortalRequest) -> HttpResponse:
 @team_view(Action.READ)
 def app_list(request: PortalRequest, cid: int) -> HttpResponse:
     """The apps page; for htmx (paging, retry, refresh after a create) only its table."""
-    context = _list_context(request, _credential(request, cid), _list_query(request))
+    context = _list_context(request, credential_or_404(request, cid), _list_query(request))
     context["form"] = _fresh_form()
     return render_screen(request, APPS, "apps-table", context)
 
@@ -169,7 +141,7 @@ def app_list(request: PortalRequest, cid: int) -> HttpResponse:
 def app_create(request: PortalRequest, cid: int) -> HttpResponse:
     """Create an app. The form answers for itself and sends `app-created`, which the list on
     the page listens for to show page 1 again (where the new app is, newest first)."""
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     form = AppNameForm(request.POST)
     if not form.is_valid():
         return _create_answer(request, credential, form)
@@ -227,7 +199,7 @@ def _create_answer(
 @login_required
 @team_view(Action.READ)
 def app_detail(request: PortalRequest, cid: int, key: str) -> HttpResponse:
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     context: dict[str, Any] = {
         "credential": credential,
         "app": None,
@@ -262,7 +234,7 @@ def app_detail(request: PortalRequest, cid: int, key: str) -> HttpResponse:
         # 4xx answer, which would leave the old copy saying "refreshing" for good.
         status = 200 if request.htmx else 404
     except (CredentialUnusable, UpstreamError) as exc:
-        context["error"] = _failure(exc)
+        context["error"] = failure(exc)
     return render_screen(request, "pulsetracker/app.html", "app-detail", context, status=status)
 
 
@@ -273,7 +245,7 @@ def app_rename(request: PortalRequest, cid: int, key: str) -> HttpResponse:
     """Rename in place. GET shows the editor holding the current name (`?cancel=1`: the name as
     text again, nothing sent upstream); POST renames upstream, and on any failure the editor
     stays open with the typed text and the reason."""
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     if not request.htmx:
         return redirect("app-detail", cid=credential.pk, key=key)
     context: dict[str, Any] = {"credential": credential, "key": key}

@@ -33,10 +33,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import activity
-from accounts.access import Action, team_object_or_404, team_view
+from accounts.access import Action, team_view
 from integrations import cache, fanout
-from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
-from integrations.models import Credential, Service, Submission
+from integrations.errors import NotFound, UpstreamError, ValidationFailed
+from integrations.models import Credential, Submission
 from integrations.pulsetracker.client import (
     App,
     Device,
@@ -47,6 +47,7 @@ from integrations.pulsetracker.client import (
 )
 from integrations.pulsetracker.forms import DeviceForm, DeviceNameForm
 from integrations.pulsetracker.listing import every_page
+from integrations.pulsetracker.screens import credential_or_404, failure, page_number
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest, render_screen
 
@@ -61,16 +62,6 @@ MAP_PAGES = 50
 T = TypeVar("T")
 
 
-def _credential(request: PortalRequest, cid: int) -> Credential:
-    """One of the team's Pulsetracker credentials; another team's (or none) is a 404."""
-    return team_object_or_404(Credential, request, pk=cid, service=Service.PULSETRACKER)
-
-
-def _page_number(request: PortalRequest) -> int:
-    value = request.GET.get("page", "1")
-    return max(1, int(value)) if value.isdigit() else 1
-
-
 def _call(
     request: PortalRequest, credential: Credential, call: Callable[[PulsetrackerClient], T]
 ) -> Callable[[], T]:
@@ -81,17 +72,6 @@ def _call(
             return call(PulsetrackerClient(token))
 
     return load
-
-
-def _problem(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
-    """How a screen shows a failed read (the same kinds as the apps screens)."""
-    if isinstance(exc, CredentialUnusable):
-        return {"kind": "relink", "message": exc.message}
-    if isinstance(exc, NotFound):
-        return {"kind": "not-found", "message": exc.message}
-    if isinstance(exc, TokenRejected):
-        return {"kind": "rejected", "message": exc.message}
-    return {"kind": "unavailable", "message": exc.message}
 
 
 # Reads (cached per credential; the app page reads page 1 of devices under the same name)
@@ -280,14 +260,14 @@ def devices_context(credential: Credential, app: App, devices: AppDevices) -> di
 def device_list(request: PortalRequest, cid: int, key: str) -> HttpResponse:
     """The app page's devices table (paging, and again after a create); htmx only, else the
     app page."""
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     if not request.htmx:
         return redirect("app-detail", cid=credential.pk, key=key)
     context: dict[str, Any] = {"credential": credential, "app_key": key, "devices_error": None}
     try:
-        devices = app_devices(request, credential, key, _page_number(request))
+        devices = app_devices(request, credential, key, page_number(request))
     except (CredentialUnusable, UpstreamError) as exc:
-        context["devices_error"] = _problem(exc)
+        context["devices_error"] = failure(exc)
     else:
         context.update(device_rows=_rows(devices.items), devices_page=devices)
     return render(request, f"{DEVICES}#devices-table", context)
@@ -299,7 +279,7 @@ def device_list(request: PortalRequest, cid: int, key: str) -> HttpResponse:
 def device_positions(request: PortalRequest, cid: int, key: str) -> JsonResponse:
     """The app page map's markers (every device), as JSON for map.js, from the same cached read
     as the page."""
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     data: dict[str, Any]
     try:
         rows = _rows(every_device(request, credential, key).devices)
@@ -342,7 +322,7 @@ def device_create(request: PortalRequest, cid: int, key: str) -> HttpResponse:
     """GET: the new-device form (its types read from Pulsetracker). POST: create the device;
     the form answers for itself, and on success sends `device-created`, which the devices table
     listens for to show itself again."""
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     context: dict[str, Any] = {"credential": credential, "app_key": key}
     try:
         types = device_types(request, credential)
@@ -416,7 +396,7 @@ def device_rename(request: PortalRequest, cid: int, key: str, device: str) -> Ht
     """Rename in place. GET shows the editor holding the current name (`?cancel=1`: the name as
     text again, nothing sent upstream); POST renames upstream (it answers `1`, so the name shown
     is the one sent), and on any failure the editor stays open with the typed text and why."""
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     if not request.htmx:
         return redirect("device-detail", cid=credential.pk, key=key, device=device)
     context: dict[str, Any] = {"credential": credential, "app_key": key, "device_key": device}
@@ -499,8 +479,8 @@ def device_detail(request: PortalRequest, cid: int, key: str, device: str) -> Ht
     """A device: what it is, its location history (the upstream's pages, newest first, within
     the plan's retention, each position's extra data as sent) and its track on one day (`?day=`,
     by default the day of its newest position)."""
-    credential = _credential(request, cid)
-    number = _page_number(request)
+    credential = credential_or_404(request, cid)
+    number = page_number(request)
     context: dict[str, Any] = {
         "credential": credential,
         "app_key": key,
@@ -531,7 +511,7 @@ def device_detail(request: PortalRequest, cid: int, key: str, device: str) -> Ht
             day = timezone.localdate(seen) if seen is not None else timezone.localdate()
         track, capped = _track(request, credential, device, day)
     except (CredentialUnusable, UpstreamError) as exc:
-        context["error"] = _problem(exc)
+        context["error"] = failure(exc)
         status = 404 if isinstance(exc, NotFound) else 200
         return render_screen(request, DEVICE, "history", context, status=status)
     row = _rows([found])[0]

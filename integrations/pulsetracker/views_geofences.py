@@ -33,20 +33,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import activity
-from accounts.access import Action, team_object_or_404, team_view
+from accounts.access import Action, team_view
 from accounts.crypto import Secret
 from integrations import cache
-from integrations.errors import NotFound, TokenRejected, UpstreamError, ValidationFailed
+from integrations.errors import NotFound, UpstreamError, ValidationFailed
 from integrations.models import (
     Credential,
     GeofenceApp,
     GeofenceEvent,
     GeofenceSlot,
-    Service,
     Submission,
 )
 from integrations.pulsetracker.client import App, Geofence, Page, PulsetrackerClient
 from integrations.pulsetracker.forms_geofences import AppIdForm, GeofenceForm, WebhookSecretForm
+from integrations.pulsetracker.screens import credential_or_404, failure, page_number
 from integrations.pulsetracker.views_devices import every_device
 from integrations.pulsetracker.webhooks import slot_geofence
 from integrations.tokens import CredentialUnusable, using
@@ -58,10 +58,6 @@ FORM = "pulsetracker/geofence_form.html"
 LEARN_PAGES = 5
 #: Events shown on the app page and the geofences page.
 LATEST_EVENTS = 10
-
-
-def _credential(request: PortalRequest, cid: int) -> Credential:
-    return team_object_or_404(Credential, request, pk=cid, service=Service.PULSETRACKER)
 
 
 def _client_call(request: PortalRequest, credential: Credential, call: Any) -> Any:
@@ -145,16 +141,6 @@ def _to_portal(found: GeofenceApp, geofences: list[Geofence]) -> set[int]:
         ):
             sent_here.add(geofence.id)
     return sent_here
-
-
-def _problem(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
-    if isinstance(exc, CredentialUnusable):
-        return {"kind": "relink", "message": exc.message}
-    if isinstance(exc, TokenRejected):
-        return {"kind": "rejected", "message": exc.message}
-    if isinstance(exc, NotFound):
-        return {"kind": "not-found", "message": exc.message}
-    return {"kind": "unavailable", "message": exc.message}
 
 
 def _learn_app_id(request: PortalRequest, credential: Credential, found: GeofenceApp) -> None:
@@ -250,7 +236,7 @@ def _list_context(
     try:
         context["app"] = _app(request, credential, key)
     except (CredentialUnusable, UpstreamError) as exc:
-        context["error"] = _problem(exc)
+        context["error"] = failure(exc)
         return context
     found = geofence_app(credential, key)
     context.update(found=found, receiving_url=receiving_url(request, found))
@@ -269,7 +255,7 @@ def _list_context(
             context["geofences"] = page
             context["map_data"] = _polygons(list(page.items))
     except (CredentialUnusable, UpstreamError) as exc:
-        context["geofences_error"] = _problem(exc)
+        context["geofences_error"] = failure(exc)
     geofences = context["geofences"]
     names = {g.id: g.name for g in geofences.items} if geofences else {}
     context["to_portal"] = _to_portal(found, list(geofences.items)) if geofences else set()
@@ -277,17 +263,12 @@ def _list_context(
     return context
 
 
-def _page_number(request: PortalRequest) -> int:
-    value = request.GET.get("page", "1")
-    return max(1, int(value)) if value.isdigit() else 1
-
-
 @require_GET
 @login_required
 @team_view(Action.READ)
 def geofence_list(request: PortalRequest, cid: int, key: str) -> HttpResponse:
     """An app's geofences on a map and in a table, its receiving address and latest events."""
-    context = _list_context(request, _credential(request, cid), key, _page_number(request))
+    context = _list_context(request, credential_or_404(request, cid), key, page_number(request))
     status = 404 if (context["error"] or {}).get("kind") == "not-found" else 200
     return render(request, LIST, context, status=status)
 
@@ -297,7 +278,7 @@ def geofence_list(request: PortalRequest, cid: int, key: str) -> HttpResponse:
 @team_view(Action.CHANGE_UPSTREAM)
 def geofence_app_id(request: PortalRequest, cid: int, key: str) -> HttpResponse:
     """Keep the app's numeric id, entered by hand (it shows in the vendor's dashboard)."""
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     form = AppIdForm(request.POST)
     if not form.is_valid():
         context = _list_context(request, credential, key)
@@ -325,7 +306,7 @@ def geofence_app_id(request: PortalRequest, cid: int, key: str) -> HttpResponse:
 @team_view(Action.MANAGE_CREDENTIALS)
 def geofence_secret(request: PortalRequest, cid: int, key: str) -> HttpResponse:
     """Keep the account's webhook secret (encrypted; never shown again)."""
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     form = WebhookSecretForm(request.POST)
     if not form.is_valid():
         context = _list_context(request, credential, key)
@@ -410,7 +391,7 @@ def _known_app(request: PortalRequest, credential: Credential, key: str) -> Geof
 @login_required
 @team_view(Action.CHANGE_UPSTREAM)
 def geofence_create(request: PortalRequest, cid: int, key: str) -> HttpResponse:
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     found = _known_app(request, credential, key)
     if found is None:
         return redirect("geofences", cid=credential.pk, key=key)
@@ -479,7 +460,7 @@ def geofence_create(request: PortalRequest, cid: int, key: str) -> HttpResponse:
 @login_required
 @team_view(Action.CHANGE_UPSTREAM)
 def geofence_edit(request: PortalRequest, cid: int, key: str, gid: int) -> HttpResponse:
-    credential = _credential(request, cid)
+    credential = credential_or_404(request, cid)
     found = _known_app(request, credential, key)
     if found is None:
         return redirect("geofences", cid=credential.pk, key=key)
