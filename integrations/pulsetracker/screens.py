@@ -1,10 +1,19 @@
 """What every Pulsetracker screen shares: the credential it works through, the page asked for,
-and how a failed read is shown (the kinds the templates' state sections name)."""
+how a failed read is shown (the kinds the templates' state sections name), and where a refused
+change's reasons go in its form."""
 
 from __future__ import annotations
 
+from django import forms
+
 from accounts.access import team_object_or_404
-from integrations.errors import NotFound, RateLimited, TokenRejected, UpstreamError
+from integrations.errors import (
+    NotFound,
+    RateLimited,
+    TokenRejected,
+    UpstreamError,
+    ValidationFailed,
+)
 from integrations.models import Credential, Service
 from integrations.tokens import CredentialUnusable
 from portal.htmx import PortalRequest
@@ -36,3 +45,16 @@ def failure(exc: CredentialUnusable | UpstreamError) -> dict[str, str]:
     if exc.status is not None and 400 <= exc.status < 500:
         return {"kind": "refused", "message": exc.message}
     return {"kind": "unavailable", "message": exc.message}
+
+
+def upstream_errors(
+    form: forms.Form, exc: CredentialUnusable | UpstreamError, *, field: str | None = None
+) -> None:
+    """Put an upstream's refusal beside the fields it names; what names no field of the form
+    goes above it (or beside `field`, for a one-field editor)."""
+    if isinstance(exc, ValidationFailed) and exc.errors:
+        for name, messages in exc.errors.items():
+            for message in messages:
+                form.add_error(name if name in form.fields else field, message)
+    else:
+        form.add_error(field, exc.message)

@@ -24,7 +24,6 @@ from integrations import cache, fanout
 from integrations.errors import (
     NotFound,
     UpstreamError,
-    ValidationFailed,
 )
 from integrations.models import Credential, Service, Submission
 from integrations.pulsetracker import listing
@@ -35,7 +34,12 @@ from integrations.pulsetracker.client import (
     PulsetrackerClient,
 )
 from integrations.pulsetracker.forms import AppNameForm
-from integrations.pulsetracker.screens import credential_or_404, failure, page_number
+from integrations.pulsetracker.screens import (
+    credential_or_404,
+    failure,
+    page_number,
+    upstream_errors,
+)
 from integrations.pulsetracker.views_devices import (
     devices_context,
     every_device_name,
@@ -157,7 +161,7 @@ def app_create(request: PortalRequest, cid: int) -> HttpResponse:
             request.team, request.user, "app created", credential=credential, target=name, error=exc
         )
         retry = _fresh_form(request.POST)
-        _add_upstream_errors(retry, exc)
+        upstream_errors(retry, exc)
         return _create_answer(request, credential, retry)
     listing.remember_created(credential, app)
     activity.record(
@@ -169,16 +173,6 @@ def app_create(request: PortalRequest, cid: int) -> HttpResponse:
     )
     notice = f"Created the app “{app.name}”."
     return _create_answer(request, credential, _fresh_form(), notice=notice)
-
-
-def _add_upstream_errors(form: AppNameForm, exc: CredentialUnusable | UpstreamError) -> None:
-    """Put an upstream's refusal beside the field it names, or above the form."""
-    if isinstance(exc, ValidationFailed) and exc.errors:
-        for field, messages in exc.errors.items():
-            for message in messages:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        form.add_error(None, exc.message)
 
 
 def _create_answer(
@@ -277,11 +271,7 @@ def app_rename(request: PortalRequest, cid: int, key: str) -> HttpResponse:
             error=exc,
             detail=f"{change}: {exc.message}",
         )
-        if isinstance(exc, ValidationFailed) and exc.errors.get("name"):
-            for message in exc.errors["name"]:
-                form.add_error("name", message)
-        else:
-            form.add_error("name", exc.message)
+        upstream_errors(form, exc, field="name")
         return render(request, f"{APPS}#rename-form", context)
     listing.remember_renamed(credential, key, name)
     activity.record(

@@ -35,7 +35,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import activity
 from accounts.access import Action, team_view
 from integrations import cache, fanout
-from integrations.errors import NotFound, UpstreamError, ValidationFailed
+from integrations.errors import NotFound, UpstreamError
 from integrations.models import Credential, Submission
 from integrations.pulsetracker.client import (
     App,
@@ -47,7 +47,12 @@ from integrations.pulsetracker.client import (
 )
 from integrations.pulsetracker.forms import DeviceForm, DeviceNameForm
 from integrations.pulsetracker.listing import every_page
-from integrations.pulsetracker.screens import credential_or_404, failure, page_number
+from integrations.pulsetracker.screens import (
+    credential_or_404,
+    failure,
+    page_number,
+    upstream_errors,
+)
 from integrations.tokens import CredentialUnusable, using
 from portal.htmx import PortalRequest, render_screen
 
@@ -302,19 +307,6 @@ def _fresh_form(types: Sequence[DeviceType], data: QueryDict | None = None) -> D
     return form
 
 
-def _add_upstream_errors(
-    form: DeviceNameForm, exc: CredentialUnusable | UpstreamError, *, field: str = ""
-) -> None:
-    """Put an upstream's refusal beside the field it names, or above the form (or beside
-    `field` when given)."""
-    if isinstance(exc, ValidationFailed) and exc.errors:
-        for name, errors in exc.errors.items():
-            for message in errors:
-                form.add_error(name if name in form.fields else (field or None), message)
-    else:
-        form.add_error(field or None, exc.message)
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 @team_view(Action.CHANGE_UPSTREAM)
@@ -356,7 +348,7 @@ def device_create(request: PortalRequest, cid: int, key: str) -> HttpResponse:
             error=exc,
         )
         retry = _fresh_form(types, request.POST)
-        _add_upstream_errors(retry, exc)
+        upstream_errors(retry, exc)
         return _create_answer(request, context, retry)
     cache.invalidate(credential.pk)
     activity.record(
@@ -428,7 +420,7 @@ def device_rename(request: PortalRequest, cid: int, key: str, device: str) -> Ht
             error=exc,
             detail=f"{change}: {exc.message}",
         )
-        _add_upstream_errors(form, exc, field="name")
+        upstream_errors(form, exc, field="name")
         return render(request, f"{DEVICES}#device-rename-form", context)
     cache.invalidate(credential.pk)
     activity.record(

@@ -36,7 +36,7 @@ from accounts import activity
 from accounts.access import Action, team_view
 from accounts.crypto import Secret
 from integrations import cache
-from integrations.errors import NotFound, UpstreamError, ValidationFailed
+from integrations.errors import NotFound, UpstreamError
 from integrations.models import (
     Credential,
     GeofenceApp,
@@ -46,7 +46,12 @@ from integrations.models import (
 )
 from integrations.pulsetracker.client import App, Geofence, Page, PulsetrackerClient
 from integrations.pulsetracker.forms_geofences import AppIdForm, GeofenceForm, WebhookSecretForm
-from integrations.pulsetracker.screens import credential_or_404, failure, page_number
+from integrations.pulsetracker.screens import (
+    credential_or_404,
+    failure,
+    page_number,
+    upstream_errors,
+)
 from integrations.pulsetracker.views_devices import every_device
 from integrations.pulsetracker.webhooks import slot_geofence
 from integrations.tokens import CredentialUnusable, using
@@ -368,17 +373,6 @@ def _device_markers(request: PortalRequest, credential: Credential, key: str) ->
     return {"markers": markers}
 
 
-def _upstream_errors(form: GeofenceForm, exc: CredentialUnusable | UpstreamError) -> None:
-    """Put Pulsetracker's refusal beside the field it names (the polygon's message decoded)."""
-    if isinstance(exc, ValidationFailed) and exc.errors:
-        for field, problems in exc.errors.items():
-            target = field if field in ("name", "webhook_url", "geometry") else None
-            for problem in problems:
-                form.add_error(target, problem)
-    else:
-        form.add_error(None, exc.message)
-
-
 def _known_app(request: PortalRequest, credential: Credential, key: str) -> GeofenceApp | None:
     found = GeofenceApp.objects.filter(credential=credential, app_key=key).first()
     if found is None or found.app_id is None:
@@ -439,7 +433,7 @@ def geofence_create(request: PortalRequest, cid: int, key: str) -> HttpResponse:
         retry["submission"] = uuid.uuid4().hex  # sending it again is not a duplicate
         form = GeofenceForm(retry)
         form.is_valid()
-        _upstream_errors(form, exc)
+        upstream_errors(form, exc)
         context["form"] = form
         return render(request, FORM, context)
     _claim(found, data["webhook_url"], made.id)
@@ -528,7 +522,7 @@ def geofence_edit(request: PortalRequest, cid: int, key: str, gid: int) -> HttpR
             target=f"#{gid} of app {key}",
             error=exc,
         )
-        _upstream_errors(form, exc)
+        upstream_errors(form, exc)
         return render(request, FORM, context)
     _claim(found, data["webhook_url"], gid)
     cache.invalidate(credential.pk)
