@@ -46,6 +46,7 @@ from integrations.models import (
 )
 from integrations.pulsetracker.client import App, Geofence, Page, PulsetrackerClient
 from integrations.pulsetracker.forms_geofences import AppIdForm, GeofenceForm, WebhookSecretForm
+from integrations.pulsetracker.listing import every_page
 from integrations.pulsetracker.screens import (
     credential_or_404,
     failure,
@@ -181,15 +182,16 @@ def _learn_app_id(request: PortalRequest, credential: Credential, found: Geofenc
 
 
 def _account_app_ids(request: PortalRequest, credential: Credential) -> tuple[int, frozenset[int]]:
-    """How many apps the account has, and the app ids its geofences name (the first pages)."""
-    total = _client_call(request, credential, lambda c: c.list_apps()).total
-    seen: set[int] = set()
-    for number in range(1, LEARN_PAGES + 1):
-        page = _client_call(request, credential, lambda c, n=number: c.list_geofences(page=n))
-        seen.update(g.app_id for g in page.items)
-        if not page.has_next:
-            break
-    return total, frozenset(seen)
+    """How many apps the account has, and the app ids its geofences name (the first
+    LEARN_PAGES pages, read at once like every paged list: `listing.every_page`)."""
+    with using(credential, request.user) as token:
+        total = PulsetrackerClient(token).list_apps().total
+
+        def page(number: int) -> Page[Geofence]:
+            return PulsetrackerClient(token).list_geofences(page=number)
+
+        pages = every_page(credential, "geofences", page, LEARN_PAGES)
+    return total, frozenset(g.app_id for found in pages for g in found.items)
 
 
 def latest_events(found: GeofenceApp, names: dict[int, str] | None = None) -> list[GeofenceEvent]:
